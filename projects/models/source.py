@@ -1,0 +1,148 @@
+import pghistory
+from django.conf import settings
+from django.contrib.postgres.fields import ArrayField
+from django.db import models
+
+from projects.partial_dates import (
+    partial_date_constraint,
+    partial_date_fields,
+    partial_date_property,
+)
+
+from .base import TimeStampedModel, choice_constraint, non_negative_constraint
+
+
+class DocumentKind(models.TextChoices):
+    NEWS = "news", "News article"
+    REPORT = "report", "Report"
+    PRESS_RELEASE = "press_release", "Press release"
+    ACADEMIC = "academic", "Academic paper"
+    GOVERNMENT = "government", "Government document"
+    DATASET = "dataset", "Dataset"
+    OTHER = "other", "Other"
+
+
+class ProcessingStatus(models.TextChoices):
+    METADATA_ONLY = "metadata_only", "Metadata only (no file)"
+    QUEUED = "queued", "Queued"
+    EXTRACTING = "extracting", "Extracting text"
+    ANALYZING = "analyzing", "Analyzing"
+    DONE = "done", "Done"
+    FAILED = "failed", "Failed"
+
+
+class ClaimKind(models.TextChoices):
+    GENERAL = "general", "The project as a whole"
+    STATUS = "status", "Status"
+    VALUE = "value", "Value"
+    DATES = "dates", "Dates"
+    COMPANIES = "companies", "Companies and their roles"
+    COUNTRIES = "countries", "Countries and their roles"
+    LENGTH = "length", "Length"
+    CAPACITY = "capacity", "Capacity"
+    LOCATION = "location", "Location"
+
+
+# The processing bookkeeping changes many times per import; history records what editors
+# curate, not every progress tick.
+PROCESSING_FIELDS = ["status", "progress", "error", "text", "page_count", "updated"]
+
+
+@pghistory.track(
+    pghistory.InsertEvent(),
+    pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=PROCESSING_FIELDS)),
+    pghistory.DeleteEvent(),
+    exclude=["text"],
+)
+class SourceDocument(TimeStampedModel):
+    """A document that supports facts: a report, an article, a paper, with or without a file."""
+
+    title = models.CharField(max_length=500)
+    authors = ArrayField(models.CharField(max_length=200), default=list, blank=True)
+    publisher = models.CharField(max_length=300, blank=True)
+    published_on, published_precision = partial_date_fields("published")
+    published = partial_date_property("published")
+    url = models.URLField("URL", max_length=2000, blank=True, db_index=True)
+    language = models.CharField(
+        max_length=8, blank=True, db_index=True, help_text="ISO 639-1 code, e.g. en, fr, zh."
+    )
+    kind = models.CharField(max_length=20, choices=DocumentKind.choices, default=DocumentKind.OTHER)
+    file = models.FileField(upload_to="documents/%Y/%m/", max_length=500, blank=True)
+    media_type = models.CharField(max_length=100, blank=True)
+    size = models.BigIntegerField(null=True, blank=True, help_text="Size of the file in bytes.")
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True, null=True, blank=True)
+    text = models.TextField(blank=True, help_text="Text extracted from the file.")
+    page_count = models.PositiveIntegerField(null=True, blank=True)
+    status = models.CharField(
+        max_length=20,
+        choices=ProcessingStatus.choices,
+        default=ProcessingStatus.METADATA_ONLY,
+        db_index=True,
+    )
+    progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    error = models.TextField(blank=True, help_text="Why processing failed, for people.")
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["-published_on", "title"]
+        indexes = [models.Index(fields=["kind"], name="document_kind_idx")]
+        constraints = [
+            choice_constraint("document", "kind", DocumentKind),
+            choice_constraint("document", "status", ProcessingStatus),
+            non_negative_constraint("document", "size"),
+            partial_date_constraint("document", "published"),
+            models.CheckConstraint(
+                condition=models.Q(sha256__isnull=True) | models.Q(sha256__regex=r"^[0-9a-f]{64}$"),
+                name="document_sha256_format",
+                violation_error_message="sha256 is 64 lowercase hexadecimal digits.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(progress__gte=0, progress__lte=100),
+                name="document_progress_percent",
+                violation_error_message="Progress is a percentage from 0 to 100.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(file="", status=ProcessingStatus.METADATA_ONLY)
+                | (~models.Q(file="") & ~models.Q(status=ProcessingStatus.METADATA_ONLY)),
+                name="document_file_matches_status",
+                violation_error_message="A document without a file is metadata only, "
+                "and one with a file is processed.",
+            ),
+            models.CheckConstraint(
+                condition=models.Q(file="") | models.Q(sha256__isnull=False, size__isnull=False),
+                name="document_file_has_digest",
+                violation_error_message="A stored file needs its size and sha256.",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+@pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
+class Citation(TimeStampedModel):
+    """The link from a project (and optionally one claim about it) to a supporting document."""
+
+    project = models.ForeignKey(
+        "projects.Project", on_delete=models.CASCADE, related_name="citations"
+    )
+    document = models.ForeignKey(SourceDocument, on_delete=models.PROTECT, related_name="citations")
+    claim = models.CharField(max_length=20, choices=ClaimKind.choices, default=ClaimKind.GENERAL)
+    quote = models.TextField(blank=True, help_text="The passage that supports the claim.")
+    location = models.CharField(
+        max_length=200, blank=True, help_text="Where in the document: page, section, paragraph."
+    )
+
+    class Meta:
+        ordering = ["project", "claim"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["project", "document", "claim"], name="citation_unique_claim"
+            ),
+            choice_constraint("citation", "claim", ClaimKind),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.project} ← {self.document} ({self.get_claim_display()})"

@@ -1,0 +1,29 @@
+import pytest
+from django.core.management import call_command
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """Load the reference data once into the test database; tests roll back around it."""
+    with django_db_blocker.unblock():
+        call_command("load_reference_data", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture
+def project_type(db):
+    from projects.models import ProjectType
+
+    return ProjectType.objects.get(slug="fiber-link")
+
+
+@pytest.fixture
+def make_project(db, project_type):
+    from projects.models import Project
+
+    def make(**fields):
+        fields.setdefault("name", "Test link")
+        fields.setdefault("slug", "test-link")
+        fields.setdefault("project_type", project_type)
+        return Project.objects.create(**fields)
+
+    return make

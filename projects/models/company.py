@@ -3,7 +3,13 @@ from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
 
-from .base import TimeStampedModel, aliases_field, choice_constraint, slug_constraint
+from .base import (
+    TimeStampedModel,
+    aliases_field,
+    choice_constraint,
+    not_own_parent_constraint,
+    slug_constraint,
+)
 
 
 class CompanyKind(models.TextChoices):
@@ -63,11 +69,7 @@ class Company(TimeStampedModel):
             choice_constraint("company", "kind", CompanyKind),
             choice_constraint("company", "ownership", Ownership),
             slug_constraint("company"),
-            models.CheckConstraint(
-                condition=~models.Q(parent=models.F("pk")),
-                name="company_not_own_parent",
-                violation_error_message="A company cannot be its own parent.",
-            ),
+            not_own_parent_constraint("company", "A company"),
         ]
 
     def __str__(self) -> str:

@@ -1,7 +1,7 @@
 import pghistory
 from django.db import models
 
-from .base import TimeStampedModel, aliases_field, slug_constraint
+from .base import TimeStampedModel, aliases_field, not_own_parent_constraint, slug_constraint
 
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
@@ -45,11 +45,7 @@ class Initiative(TimeStampedModel):
                 name="initiative_launched_year_range",
                 violation_error_message="The launch year must lie between 1900 and 2100.",
             ),
-            models.CheckConstraint(
-                condition=~models.Q(parent=models.F("pk")),
-                name="initiative_not_own_parent",
-                violation_error_message="An initiative cannot be its own parent.",
-            ),
+            not_own_parent_constraint("initiative", "An initiative"),
         ]
 
     def __str__(self) -> str:

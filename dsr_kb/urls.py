@@ -5,6 +5,7 @@ from django.urls import include, path
 
 urlpatterns = [
     path("admin/", admin.site.urls),
+    path("api/v1/", include("projects.api.urls")),
     path("", include("projects.urls")),
 ]
 if settings.DEBUG:

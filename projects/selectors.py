@@ -1,12 +1,99 @@
-"""Reads: querysets shaped once, used by pages and the API."""
+"""Reads: querysets shaped once (related rows fetched in a fixed number of queries, whatever
+the page size), used by the pages and the API."""
 
-from .models import Company, Country, Project, SourceDocument
+from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from .models import (
+    Citation,
+    Company,
+    Country,
+    Project,
+    ProjectCompany,
+    ProjectCountry,
+    ProjectInitiative,
+    Publication,
+    SourceDocument,
+)
+
+
+def can_see_drafts(user) -> bool:
+    return bool(user and user.is_authenticated and user.has_perm("projects.view_project"))
+
+
+def visible_projects(user):
+    projects = Project.objects.all()
+    return projects if can_see_drafts(user) else projects.published()
+
+
+def _count(queryset, field: str):
+    """A correlated COUNT subquery: cheaper than joining and grouping the outer query."""
+    counted = queryset.values(field).annotate(n=Count("*")).values("n")
+    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+
+
+def _role_project_filter(user) -> Q:
+    return Q() if can_see_drafts(user) else Q(project__publication=Publication.PUBLISHED)
+
+
+def project_list(user):
+    return (
+        visible_projects(user)
+        .select_related("project_type")
+        .prefetch_related(
+            Prefetch(
+                "country_roles",
+                ProjectCountry.objects.select_related("country").order_by("role", "country__name"),
+            ),
+            Prefetch(
+                "company_roles",
+                ProjectCompany.objects.select_related("company").order_by("role", "company__name"),
+            ),
+            Prefetch(
+                "initiative_links",
+                ProjectInitiative.objects.select_related("initiative").order_by("initiative__name"),
+            ),
+        )
+        .annotate(citation_count=_count(Citation.objects.filter(project=OuterRef("pk")), "project"))
+        .order_by("name", "pk")
+    )
+
+
+def country_list(user):
+    roles = ProjectCountry.objects.filter(_role_project_filter(user), country=OuterRef("pk"))
+    distinct_projects = roles.values("country").annotate(n=Count("project", distinct=True))
+    return Country.objects.annotate(
+        project_count=Coalesce(
+            Subquery(distinct_projects.values("n"), output_field=IntegerField()), Value(0)
+        )
+    ).order_by("name", "pk")
+
+
+def company_list(user):
+    roles = ProjectCompany.objects.filter(_role_project_filter(user), company=OuterRef("pk"))
+    distinct_projects = roles.values("company").annotate(n=Count("project", distinct=True))
+    return (
+        Company.objects.select_related("headquarters", "parent")
+        .annotate(
+            project_count=Coalesce(
+                Subquery(distinct_projects.values("n"), output_field=IntegerField()), Value(0)
+            )
+        )
+        .order_by("name", "pk")
+    )
+
+
+def citation_list(user):
+    citations = Citation.objects.select_related("project", "document")
+    if not can_see_drafts(user):
+        citations = citations.filter(project__publication=Publication.PUBLISHED)
+    return citations.order_by("project__name", "claim", "pk")
 
 
 def knowledge_base_totals(user) -> dict[str, int]:
     return {
         "countries": Country.objects.count(),
         "companies": Company.objects.count(),
-        "projects": Project.objects.visible_to(user).count(),
+        "projects": visible_projects(user).count(),
         "documents": SourceDocument.objects.count(),
     }

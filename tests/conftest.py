@@ -2,21 +2,27 @@ import pytest
 from django.core.management import call_command
 
 
+def load_reference_and_demo_data() -> None:
+    with open("/dev/null", "w") as quiet:
+        call_command("load_reference_data", stdout=quiet)
+        call_command("load_demo", stdout=quiet)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_db_setup, django_db_blocker):
-    """Load the reference data once into the test database; tests roll back around it."""
+    """Load the reference and demo data once, committed; each test rolls back around it."""
     with django_db_blocker.unblock():
-        call_command("load_reference_data", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        load_reference_and_demo_data()
 
 
 @pytest.fixture
 def committed_db(transactional_db):
     """A database whose writes really commit. Such tests run after the others and the
-    database is emptied after each, so the reference data is loaded again where missing."""
+    database is emptied after each, so the reference and demo data are loaded again."""
     from projects.models import Country
 
     if not Country.objects.exists():
-        call_command("load_reference_data", stdout=open("/dev/null", "w"))  # noqa: SIM115
+        load_reference_and_demo_data()
 
 
 @pytest.fixture

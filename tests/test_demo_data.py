@@ -57,6 +57,7 @@ def test_loading_the_demo_twice_changes_nothing(demo):
 def test_a_bad_record_names_the_project_and_the_field_and_writes_nothing():
     data = read_reference("demo.json")
     data["projects"][-1]["completed"] = "2018-13"
+    data["projects"][0]["name"] = "Renamed, then rolled back"
     with pytest.raises(ValidationError, match=r"demo project .*completed.*not a valid date"):
         demo_load(data)
-    assert not Project.objects.exists()
+    assert not Project.objects.filter(name="Renamed, then rolled back").exists()

@@ -8,11 +8,25 @@ from projects.services.reference import read_reference, reference_data_load
 pytestmark = pytest.mark.django_db
 
 REQUIRED_ORGANISATIONS = [
-    "huawei", "zte", "china-mobile", "china-telecom", "china-unicom", "alibaba-group",
-    "alibaba-cloud", "tencent", "hmn-technologies", "hengtong-group", "fiberhome", "hikvision",
-    "dahua-technology", "inspur", "cetc", "peace-cable-international-network",
-    "china-exim-bank", "china-development-bank",
-]  # fmt: skip
+    "huawei",
+    "zte",
+    "china-mobile",
+    "china-telecom",
+    "china-unicom",
+    "alibaba-group",
+    "alibaba-cloud",
+    "tencent",
+    "hmn-technologies",
+    "hengtong-group",
+    "fiberhome",
+    "hikvision",
+    "dahua-technology",
+    "inspur",
+    "cetc",
+    "peace-cable-international-network",
+    "china-exim-bank",
+    "china-development-bank",
+]
 
 
 def history_counts() -> dict[str, int]:
@@ -40,16 +54,25 @@ def test_country_aliases_carry_demonyms_and_names_in_other_languages():
     for alias in ["Pakistani", "Islamic Republic of Pakistan", "Pakistán", "Пакистан", "巴基斯坦"]:
         assert alias in pakistan.aliases
     assert pakistan.names == {
-        "en": "Pakistan", "es": "Pakistán", "fr": "Pakistan", "ru": "Пакистан", "zh": "巴基斯坦",
-    }  # fmt: skip
+        "en": "Pakistan",
+        "es": "Pakistán",
+        "fr": "Pakistan",
+        "ru": "Пакистан",
+        "zh": "巴基斯坦",
+    }
     assert "Kenyan" in Country.objects.get(iso2="KE").aliases
 
 
 def test_colloquial_and_historic_names_resolve_to_their_country():
     for alias, iso2 in [
-        ("Burma", "MM"), ("Ivory Coast", "CI"), ("Swaziland", "SZ"),
-        ("Congo, Dem. Rep.", "CD"), ("Congo, Rep.", "CG"), ("Turkey", "TR"), ("Laos", "LA"),
-    ]:  # fmt: skip
+        ("Burma", "MM"),
+        ("Ivory Coast", "CI"),
+        ("Swaziland", "SZ"),
+        ("Congo, Dem. Rep.", "CD"),
+        ("Congo, Rep.", "CG"),
+        ("Turkey", "TR"),
+        ("Laos", "LA"),
+    ]:
         country = Country.objects.get(Q(name=alias) | Q(aliases__contains=[alias]))
         assert country.iso2 == iso2
 
@@ -59,9 +82,11 @@ def test_people_read_common_names_not_inverted_iso_forms():
         Country.objects.filter(iso2__in=["KR", "CD", "IR", "TW"]).values_list("iso2", "name")
     )
     assert names == {
-        "KR": "South Korea", "CD": "Democratic Republic of the Congo", "IR": "Iran",
+        "KR": "South Korea",
+        "CD": "Democratic Republic of the Congo",
+        "IR": "Iran",
         "TW": "Taiwan",
-    }  # fmt: skip
+    }
 
 
 def test_country_aliases_hold_no_bare_iso_codes():
@@ -71,10 +96,21 @@ def test_country_aliases_hold_no_bare_iso_codes():
 def test_the_taxonomy_has_every_type_with_keywords():
     slugs = set(ProjectType.objects.values_list("slug", flat=True))
     assert {
-        "fiber-link", "submarine-cable", "mobile-network", "data-center", "cloud", "smart-city",
-        "e-commerce", "digital-payments", "satellite-navigation", "digital-platform",
-        "training", "media-cooperation", "science-park", "other",
-    } <= slugs  # fmt: skip
+        "fiber-link",
+        "submarine-cable",
+        "mobile-network",
+        "data-center",
+        "cloud",
+        "smart-city",
+        "e-commerce",
+        "digital-payments",
+        "satellite-navigation",
+        "digital-platform",
+        "training",
+        "media-cooperation",
+        "science-park",
+        "other",
+    } <= slugs
     assert "submarine cable" in ProjectType.objects.get(slug="submarine-cable").keywords
     assert not ProjectType.objects.exclude(slug="other").filter(keywords=[]).exists()
 
@@ -82,10 +118,18 @@ def test_the_taxonomy_has_every_type_with_keywords():
 def test_initiatives_include_the_silk_roads_and_their_umbrella():
     dsr = Initiative.objects.get(slug="digital-silk-road")
     assert dsr.parent.slug == "belt-and-road-initiative"
-    assert Initiative.objects.filter(
-        slug__in=["polar-silk-road", "maritime-silk-road", "silk-road-economic-belt",
-                  "china-pakistan-economic-corridor", "virtual-silk-road"]
-    ).count() == 5  # fmt: skip
+    assert (
+        Initiative.objects.filter(
+            slug__in=[
+                "polar-silk-road",
+                "maritime-silk-road",
+                "silk-road-economic-belt",
+                "china-pakistan-economic-corridor",
+                "virtual-silk-road",
+            ]
+        ).count()
+        == 5
+    )
     assert Initiative.objects.get(slug="virtual-silk-road").parent is None
 
 

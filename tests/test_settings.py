@@ -19,9 +19,13 @@ PRODUCTION_ENV = {
 
 def run_manage(*args, env):
     return subprocess.run(
-        [sys.executable, "manage.py", *args], cwd=ROOT, env={**os.environ, **env},
-        capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        [sys.executable, "manage.py", *args],
+        cwd=ROOT,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
 
 
 def test_env_readers_fail_loudly_on_bad_values(monkeypatch):
@@ -50,9 +54,13 @@ def test_production_refuses_to_start_without_a_real_secret(secret):
         env.pop("SECRET_KEY")
         base = {k: v for k, v in os.environ.items() if k != "SECRET_KEY"}
         result = subprocess.run(
-            [sys.executable, "manage.py", "check"], cwd=ROOT, env={**base, **env},
-            capture_output=True, text=True, timeout=120,
-        )  # fmt: skip
+            [sys.executable, "manage.py", "check"],
+            cwd=ROOT,
+            env={**base, **env},
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
     else:
         result = run_manage("check", env={**env, "SECRET_KEY": secret})
     assert result.returncode != 0

@@ -41,10 +41,24 @@ def test_a_worker_processes_tasks_over_the_local_transport(tmp_path, monkeypatch
     env["DSR_BROKER_DIR"] = str(broker_dir)
     with open(log, "w") as output:
         worker = subprocess.Popen(
-            [sys.executable, "-m", "celery", "-A", "dsr_kb", "worker", "--pool=solo",
-             "--loglevel=INFO", "--without-mingle", "--without-gossip", "--without-heartbeat"],
-            cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
-        )  # fmt: skip
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dsr_kb",
+                "worker",
+                "--pool=solo",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                "--without-heartbeat",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+        )
     try:
         assert wait_for(lambda: "ready" in log.read_text(), 60), log.read_text()
         producer = Celery(broker="filesystem://")

@@ -28,6 +28,9 @@ INSTALLED_APPS = [
     "django.contrib.staticfiles",
     "django.contrib.postgres",
     "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "django_filters",
     "pgtrigger",
     "pghistory",
@@ -128,11 +131,50 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+API_ANON_THROTTLE_RATE = env_str("API_ANON_THROTTLE_RATE", "600/minute")
+API_USER_THROTTLE_RATE = env_str("API_USER_THROTTLE_RATE", "3000/minute")
 REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.TokenAuthentication",
+        "rest_framework.authentication.SessionAuthentication",
+    ],
     "DEFAULT_PERMISSION_CLASSES": [
         "rest_framework.permissions.DjangoModelPermissionsOrAnonReadOnly",
     ],
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "rest_framework.throttling.AnonRateThrottle",
+        "rest_framework.throttling.UserRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_THROTTLE_RATE, "user": API_USER_THROTTLE_RATE},
+    "EXCEPTION_HANDLER": "projects.api.errors.exception_handler",
+    "URL_FORMAT_OVERRIDE": "format",
+    "DEFAULT_CONTENT_NEGOTIATION_CLASS": "projects.api.negotiation.FormatParameterFirst",
+    "COERCE_DECIMAL_TO_STRING": False,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "DSR Knowledge Base API",
+    "DESCRIPTION": (
+        "Digital Silk Road projects — China's digital infrastructure abroad — with the "
+        "countries, organisations and source documents behind them. Lists filter, sort and "
+        "paginate, and render as JSON, CSV and (projects, countries) GeoJSON."
+    ),
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "projects.api.schema.document_error_responses",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "projects.models.project.Status",
+        "PublicationEnum": "projects.models.project.Publication",
+        "CountryRoleEnum": "projects.models.project.CountryRole",
+        "CompanyRoleEnum": "projects.models.project.CompanyRole",
+    },
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

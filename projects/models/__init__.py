@@ -11,7 +11,8 @@ from .project import (
     Publication,
     Status,
 )
-from .source import Citation, ClaimKind, DocumentKind, ProcessingStatus, SourceDocument
+from .search import ProjectSearch
+from .source import Citation, ClaimKind, DocumentKind, Mention, ProcessingStatus, SourceDocument
 from .taxonomy import Initiative, ProjectType
 
 __all__ = [
@@ -24,12 +25,14 @@ __all__ = [
     "CountryRole",
     "DocumentKind",
     "Initiative",
+    "Mention",
     "Ownership",
     "ProcessingStatus",
     "Project",
     "ProjectCompany",
     "ProjectCountry",
     "ProjectInitiative",
+    "ProjectSearch",
     "ProjectType",
     "Publication",
     "SourceDocument",

@@ -54,12 +54,6 @@ class ProjectQuerySet(models.QuerySet):
     def published(self):
         return self.filter(publication=Publication.PUBLISHED)
 
-    def visible_to(self, user):
-        """Anonymous users and readers see published entries only; editors see all."""
-        if user is not None and user.has_perm("projects.view_project") and user.is_staff:
-            return self
-        return self.published()
-
 
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class Project(TimeStampedModel):
@@ -110,6 +104,7 @@ class Project(TimeStampedModel):
 
     class Meta:
         ordering = ["name"]
+        permissions = [("publish_project", "Can publish and unpublish projects")]
         indexes = [
             models.Index(fields=["publication", "-updated"], name="project_publication_upd_idx"),
             GinIndex(fields=["external_ids"], name="project_external_ids_gin"),

@@ -1,7 +1,10 @@
 import pghistory
 from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
+from django.contrib.postgres.indexes import GinIndex
+from django.contrib.postgres.search import SearchVector, SearchVectorField
 from django.db import models
+from django.db.models.functions import Left
 
 from projects.partial_dates import (
     partial_date_constraint,
@@ -45,14 +48,23 @@ class ClaimKind(models.TextChoices):
 
 # The processing bookkeeping changes many times per import; history records what editors
 # curate, not every progress tick.
-PROCESSING_FIELDS = ["status", "progress", "error", "text", "page_count", "updated"]
+PROCESSING_FIELDS = [
+    "status",
+    "progress",
+    "error",
+    "text",
+    "page_count",
+    "updated",
+    "search_vector",
+]
+DOCUMENT_SEARCH_CHARACTERS = 300_000
 
 
 @pghistory.track(
     pghistory.InsertEvent(),
     pghistory.UpdateEvent(condition=pghistory.AnyChange(exclude=PROCESSING_FIELDS)),
     pghistory.DeleteEvent(),
-    exclude=["text"],
+    exclude=["text", "search_vector"],
 )
 class SourceDocument(TimeStampedModel):
     """A document that supports facts: a report, an article, a paper, with or without a file."""
@@ -84,10 +96,21 @@ class SourceDocument(TimeStampedModel):
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True
     )
+    # PostgreSQL limits a tsvector to 1 MB, so only the beginning of very long texts is indexed.
+    search_vector = models.GeneratedField(
+        expression=SearchVector(
+            "title", Left("text", DOCUMENT_SEARCH_CHARACTERS), config="english"
+        ),
+        output_field=SearchVectorField(),
+        db_persist=True,
+    )
 
     class Meta:
         ordering = ["-published_on", "title"]
-        indexes = [models.Index(fields=["kind"], name="document_kind_idx")]
+        indexes = [
+            models.Index(fields=["kind"], name="document_kind_idx"),
+            GinIndex(fields=["search_vector"], name="document_search_gin"),
+        ]
         constraints = [
             choice_constraint("document", "kind", DocumentKind),
             choice_constraint("document", "status", ProcessingStatus),
@@ -146,3 +169,63 @@ class Citation(TimeStampedModel):
 
     def __str__(self) -> str:
         return f"{self.project} ← {self.document} ({self.get_claim_display()})"
+
+
+class Mention(models.Model):
+    """Where a document names a country, a company or a project type."""
+
+    document = models.ForeignKey(SourceDocument, on_delete=models.CASCADE, related_name="mentions")
+    start = models.PositiveIntegerField(help_text="Offset of the first character in the text.")
+    end = models.PositiveIntegerField(help_text="Offset after the last character.")
+    text = models.CharField(max_length=300, help_text="The matched words: text[start:end].")
+    sentence = models.TextField(blank=True)
+    country = models.ForeignKey(
+        "projects.Country",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mentions",
+    )
+    company = models.ForeignKey(
+        "projects.Company",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mentions",
+    )
+    project_type = models.ForeignKey(
+        "projects.ProjectType",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="mentions",
+    )
+
+    class Meta:
+        ordering = ["document", "start"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(end__gt=models.F("start")),
+                name="mention_span_not_empty",
+                violation_error_message="A mention ends after it starts.",
+            ),
+            models.CheckConstraint(
+                condition=(
+                    models.Q(country__isnull=False, company__isnull=True, project_type__isnull=True)
+                    | models.Q(
+                        country__isnull=True, company__isnull=False, project_type__isnull=True
+                    )
+                    | models.Q(
+                        country__isnull=True, company__isnull=True, project_type__isnull=False
+                    )
+                ),
+                name="mention_names_one_entity",
+                violation_error_message="A mention names exactly one country, company or type.",
+            ),
+            models.UniqueConstraint(
+                fields=["document", "start", "end"], name="mention_unique_span"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.text

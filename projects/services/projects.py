@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
@@ -59,72 +60,93 @@ def project_fields_from_record(record: dict) -> dict:
     return fields
 
 
-def _set_roles(project, through, target_field: str, wanted: set[tuple[int, str]]) -> bool:
-    current = set(through.objects.filter(project=project).values_list(f"{target_field}_id", "role"))
-    stale = current - wanted
-    for target_id, role in stale:
-        through.objects.filter(
-            project=project, role=role, **{f"{target_field}_id": target_id}
-        ).delete()
+@dataclass
+class ProjectChanges:
+    """What to write to a project: model field values and, where not None, the full lists of
+    its countries (iso2, role), companies (slug, role) and initiatives (slugs)."""
+
+    fields: dict
+    countries: list[tuple[str, str]] | None = None
+    companies: list[tuple[str, str]] | None = None
+    initiatives: list[str] | None = None
+
+
+def _ids(model, key: str, values, what: str) -> dict[str, int]:
+    found = dict(model.objects.filter(**{f"{key}__in": list(values)}).values_list(key, "pk"))
+    unknown = sorted(set(values) - set(found))
+    if unknown:
+        raise ValidationError({what: f"unknown {what}: {', '.join(unknown)}"})
+    return found
+
+
+def _set_links(project, through, columns: list[str], wanted: set[tuple]) -> bool:
+    """Make the project's rows in `through` exactly `wanted`, tuples of `columns` values.
+    Returns whether anything changed."""
+    rows = through.objects.filter(project=project)
+    current = set(rows.values_list(*columns))
+    for stale in current - wanted:
+        rows.filter(**dict(zip(columns, stale, strict=True))).delete()
     through.objects.bulk_create(
         [
-            through(project=project, role=role, **{f"{target_field}_id": target_id})
-            for target_id, role in sorted(wanted - current)
+            through(project=project, **dict(zip(columns, new, strict=True)))
+            for new in sorted(wanted - current)
         ]
-    )
-    return bool(stale or wanted - current)
-
-
-def _set_initiatives(project, wanted: set[int]) -> bool:
-    current = set(project.initiative_links.values_list("initiative_id", flat=True))
-    project.initiative_links.filter(initiative_id__in=current - wanted).delete()
-    ProjectInitiative.objects.bulk_create(
-        [ProjectInitiative(project=project, initiative_id=pk) for pk in sorted(wanted - current)]
     )
     return current != wanted
 
 
 @transaction.atomic
-def project_upsert(*, record: dict) -> tuple[Project, str]:
-    """Create or update the project `record["slug"]` with its relations.
+def project_save(*, project: Project | None, changes: ProjectChanges) -> tuple[Project, str]:
+    """Create (project None) or update a project and its relations.
 
-    Returns the project and "created", "updated" or "unchanged"; writes nothing when the
-    stored project already matches the record.
+    Returns the project and "created", "updated" or "unchanged"; nothing is written (and no
+    history recorded) when the stored project already matches.
     """
-    fields = project_fields_from_record(record)
-    project = Project.objects.filter(slug=record["slug"]).first()
-    outcome = "unchanged"
     if project is None:
-        project = Project(slug=record["slug"], **fields)
+        project = Project(**changes.fields)
         outcome = "created"
     else:
-        changed = {k: v for k, v in fields.items() if getattr(project, k) != v}
+        changed = {k: v for k, v in changes.fields.items() if getattr(project, k) != v}
         for name, value in changed.items():
             setattr(project, name, value)
-        if changed:
-            outcome = "updated"
+        outcome = "updated" if changed else "unchanged"
     if outcome != "unchanged":
         project.full_clean()
         project.save()
 
-    countries = {
-        (_lookup(Country, "iso2", c["iso2"].upper(), "country").pk, c["role"])
-        for c in record.get("countries", [])
-    }
-    companies = {
-        (_lookup(Company, "slug", c["slug"], "company").pk, c["role"])
-        for c in record.get("companies", [])
-    }
-    initiatives = {
-        _lookup(Initiative, "slug", slug, "initiative").pk for slug in record.get("initiatives", [])
-    }
-    relations_changed = _set_roles(project, ProjectCountry, "country", countries)
-    relations_changed |= _set_roles(project, ProjectCompany, "company", companies)
-    relations_changed |= _set_initiatives(project, initiatives)
+    relations_changed = False
+    if changes.countries is not None:
+        ids = _ids(Country, "iso2", {c for c, _ in changes.countries}, "country")
+        wanted = {(ids[code], role) for code, role in changes.countries}
+        relations_changed |= _set_links(project, ProjectCountry, ["country_id", "role"], wanted)
+    if changes.companies is not None:
+        ids = _ids(Company, "slug", {c for c, _ in changes.companies}, "company")
+        wanted = {(ids[slug], role) for slug, role in changes.companies}
+        relations_changed |= _set_links(project, ProjectCompany, ["company_id", "role"], wanted)
+    if changes.initiatives is not None:
+        ids = _ids(Initiative, "slug", set(changes.initiatives), "initiative")
+        wanted = {(ids[slug],) for slug in changes.initiatives}
+        relations_changed |= _set_links(project, ProjectInitiative, ["initiative_id"], wanted)
     if relations_changed and outcome == "unchanged":
         project.save(update_fields=["updated"])
         outcome = "updated"
     return project, outcome
+
+
+def project_upsert(*, record: dict) -> tuple[Project, str]:
+    """Create or update the project `record["slug"]` from a record in the exchange format
+    (the demo and dataset format)."""
+    fields = project_fields_from_record(record)
+    fields["slug"] = record["slug"]
+    changes = ProjectChanges(
+        fields=fields,
+        countries=[(c["iso2"].upper(), c["role"]) for c in record.get("countries", [])],
+        companies=[(c["slug"], c["role"]) for c in record.get("companies", [])],
+        initiatives=list(record.get("initiatives", [])),
+    )
+    return project_save(
+        project=Project.objects.filter(slug=record["slug"]).first(), changes=changes
+    )
 
 
 def projects_set_publication(*, projects: models.QuerySet, publication: str) -> int:

@@ -1,0 +1,484 @@
+"""Thin serializers: they translate between JSON and the models; services do the writing."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+from rest_framework.validators import UniqueValidator
+
+from projects.models import (
+    Citation,
+    Company,
+    CompanyRole,
+    Country,
+    CountryRole,
+    Initiative,
+    Project,
+    ProjectType,
+    Publication,
+    SourceDocument,
+    Status,
+)
+from projects.services.projects import ProjectChanges, project_save
+
+from .fields import PartialDateField, PlainHyperlinkedIdentityField, brief, brief_field
+
+
+def upper(value: str) -> str:
+    return value.strip().upper()
+
+
+def lower(value: str) -> str:
+    return value.strip().lower()
+
+
+class ServiceErrorsMixin:
+    """Model validation raised by a service becomes a 400 naming the field."""
+
+    def save(self, **kwargs):
+        try:
+            return super().save(**kwargs)
+        except DjangoValidationError as error:
+            detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+            raise serializers.ValidationError(detail) from error
+
+
+class CountrySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(
+        view_name="api:country-detail", lookup_field="iso2", lookup_url_kwarg="iso2"
+    )
+    project_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Country
+        fields = [
+            "id",
+            "url",
+            "iso2",
+            "iso3",
+            "numeric",
+            "name",
+            "official_name",
+            "slug",
+            "region",
+            "subregion",
+            "aliases",
+            "names",
+            "latitude",
+            "longitude",
+            "bri_joined_on",
+            "project_count",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["created", "updated"]
+
+
+class CompanySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(view_name="api:company-detail", lookup_field="slug")
+    headquarters = brief_field(
+        "iso2",
+        "api:country-detail",
+        queryset=Country.objects.all(),
+        normalize=upper,
+        allow_null=True,
+        required=False,
+    )
+    parent = brief_field(
+        "slug",
+        "api:company-detail",
+        queryset=Company.objects.all(),
+        normalize=lower,
+        allow_null=True,
+        required=False,
+    )
+    project_count = serializers.IntegerField(read_only=True)
+
+    class Meta:
+        model = Company
+        fields = [
+            "id",
+            "url",
+            "slug",
+            "name",
+            "chinese_name",
+            "aliases",
+            "kind",
+            "ownership",
+            "headquarters",
+            "parent",
+            "website",
+            "description",
+            "external_ids",
+            "project_count",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["created", "updated"]
+
+
+class ProjectTypeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(view_name="api:projecttype-detail", lookup_field="slug")
+
+    class Meta:
+        model = ProjectType
+        fields = ["id", "url", "slug", "name", "description", "keywords", "position"]
+
+
+class InitiativeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(view_name="api:initiative-detail", lookup_field="slug")
+    parent = brief_field(
+        "slug",
+        "api:initiative-detail",
+        queryset=Initiative.objects.all(),
+        normalize=lower,
+        allow_null=True,
+        required=False,
+    )
+
+    class Meta:
+        model = Initiative
+        fields = [
+            "id",
+            "url",
+            "slug",
+            "name",
+            "short_name",
+            "description",
+            "launched_year",
+            "parent",
+        ]
+
+
+class CountryRoleSerializer(serializers.Serializer):
+    iso2 = serializers.CharField(max_length=2, help_text="ISO alpha-2 code of the country.")
+    name = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=CountryRole.choices)
+    url = serializers.URLField(read_only=True)
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        return {
+            **brief(instance.country, "iso2", "api:country-detail", request),
+            "role": instance.role,
+        }
+
+    def validate_iso2(self, value: str) -> str:
+        value = upper(value)
+        if not Country.objects.filter(iso2=value).exists():
+            raise serializers.ValidationError(f"Unknown country code {value!r}.")
+        return value
+
+
+class CompanyRoleSerializer(serializers.Serializer):
+    slug = serializers.SlugField(max_length=200, help_text="Slug of the organisation.")
+    name = serializers.CharField(read_only=True)
+    role = serializers.ChoiceField(choices=CompanyRole.choices)
+    url = serializers.URLField(read_only=True)
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        return {
+            **brief(instance.company, "slug", "api:company-detail", request),
+            "role": instance.role,
+        }
+
+    def validate_slug(self, value: str) -> str:
+        value = lower(value)
+        if not Company.objects.filter(slug=value).exists():
+            raise serializers.ValidationError(f"Unknown organisation {value!r}.")
+        return value
+
+
+def unique_pairs(items: list[dict], key: str, what: str) -> list[dict]:
+    pairs = [(item[key], item["role"]) for item in items]
+    if len(pairs) != len(set(pairs)):
+        raise serializers.ValidationError(f"Each {what} may have each role only once.")
+    return items
+
+
+class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
+    id = serializers.IntegerField(read_only=True)
+    url = PlainHyperlinkedIdentityField(view_name="api:project-detail", lookup_field="slug")
+    slug = serializers.SlugField(
+        max_length=200, validators=[UniqueValidator(queryset=Project.objects.all())]
+    )
+    name = serializers.CharField(max_length=300)
+    description = serializers.CharField(required=False, allow_blank=True, default="")
+    type = brief_field(
+        "slug",
+        "api:projecttype-detail",
+        queryset=ProjectType.objects.all(),
+        normalize=lower,
+        source="project_type",
+    )
+    status = serializers.ChoiceField(choices=Status.choices, default=Status.UNKNOWN)
+    publication = serializers.ChoiceField(
+        choices=Publication.choices,
+        default=Publication.DRAFT,
+        help_text="Publishing needs the permission projects.publish_project.",
+    )
+    countries = CountryRoleSerializer(many=True, required=False, source="country_roles")
+    companies = CompanyRoleSerializer(many=True, required=False, source="company_roles")
+    initiatives = serializers.SerializerMethodField()
+    initiative_slugs = serializers.ListField(
+        child=serializers.SlugField(),
+        write_only=True,
+        required=False,
+        help_text="Slugs of the initiatives the project belongs to (replaces the list).",
+    )
+    value_amount = serializers.DecimalField(
+        max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    value_currency = serializers.RegexField(
+        r"^([A-Z]{3})?$",
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="ISO 4217 code of value_amount.",
+    )
+    value_usd = serializers.DecimalField(
+        max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
+    )
+    announced = PartialDateField()
+    started = PartialDateField()
+    completed = PartialDateField()
+    length_km = serializers.DecimalField(
+        max_digits=10, decimal_places=1, min_value=0, required=False, allow_null=True
+    )
+    capacity = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
+    latitude = serializers.FloatField(min_value=-90, max_value=90, required=False, allow_null=True)
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True
+    )
+    geometry = serializers.JSONField(required=False, allow_null=True)
+    external_ids = serializers.DictField(
+        child=serializers.CharField(max_length=200), required=False, default=dict
+    )
+    citation_count = serializers.IntegerField(read_only=True)
+    created = serializers.DateTimeField(read_only=True)
+    updated = serializers.DateTimeField(read_only=True)
+
+    @extend_schema_field(
+        {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "properties": {
+                    "slug": {"type": "string"},
+                    "name": {"type": "string"},
+                    "url": {"type": "string", "format": "uri"},
+                },
+            },
+        }
+    )
+    def get_initiatives(self, instance) -> list[dict]:
+        request = self.context.get("request")
+        return [
+            brief(link.initiative, "slug", "api:initiative-detail", request)
+            for link in instance.initiative_links.all()
+        ]
+
+    def validate_countries(self, value):
+        return unique_pairs(value, "iso2", "country")
+
+    def validate_companies(self, value):
+        return unique_pairs(value, "slug", "organisation")
+
+    def validate_initiative_slugs(self, value):
+        slugs = [lower(v) for v in value]
+        known = set(Initiative.objects.filter(slug__in=slugs).values_list("slug", flat=True))
+        unknown = [s for s in slugs if s not in known]
+        if unknown:
+            raise serializers.ValidationError(f"Unknown initiatives: {', '.join(unknown)}.")
+        return slugs
+
+    def validate_publication(self, value):
+        request = self.context.get("request")
+        current = self.instance.publication if self.instance else Publication.DRAFT
+        publishing = value != current and Publication.PUBLISHED in (value, current)
+        if publishing and (
+            request is None or not request.user.has_perm("projects.publish_project")
+        ):
+            raise serializers.ValidationError(
+                "Only reviewers (permission projects.publish_project) publish or unpublish."
+            )
+        return value
+
+    def _changes(self, data: dict) -> ProjectChanges:
+        fields = {
+            k: v
+            for k, v in data.items()
+            if k
+            not in {
+                "country_roles",
+                "company_roles",
+                "initiative_slugs",
+                "announced",
+                "started",
+                "completed",
+            }
+        }
+        for name in ("announced", "started", "completed"):
+            if name in data:
+                date = data[name]
+                fields[f"{name}_on"] = date.date if date else None
+                fields[f"{name}_precision"] = date.precision if date else ""
+        return ProjectChanges(
+            fields=fields,
+            countries=[(c["iso2"], c["role"]) for c in data["country_roles"]]
+            if "country_roles" in data
+            else None,
+            companies=[(c["slug"], c["role"]) for c in data["company_roles"]]
+            if "company_roles" in data
+            else None,
+            initiatives=data.get("initiative_slugs"),
+        )
+
+    def create(self, validated_data):
+        return project_save(project=None, changes=self._changes(validated_data))[0]
+
+    def update(self, instance, validated_data):
+        return project_save(project=instance, changes=self._changes(validated_data))[0]
+
+
+class DocumentSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(view_name="api:sourcedocument-detail")
+    source_url = serializers.URLField(
+        source="url",
+        max_length=2000,
+        required=False,
+        allow_blank=True,
+        help_text="Where the document was published.",
+    )
+    published = PartialDateField()
+    file = serializers.FileField(read_only=True, use_url=True)
+
+    class Meta:
+        model = SourceDocument
+        fields = [
+            "id",
+            "url",
+            "title",
+            "authors",
+            "publisher",
+            "published",
+            "source_url",
+            "language",
+            "kind",
+            "file",
+            "media_type",
+            "size",
+            "sha256",
+            "page_count",
+            "status",
+            "progress",
+            "error",
+            "created",
+            "updated",
+        ]
+        read_only_fields = [
+            "media_type",
+            "size",
+            "sha256",
+            "page_count",
+            "status",
+            "progress",
+            "error",
+            "created",
+            "updated",
+        ]
+
+    def _dates(self, validated_data):
+        if "published" in validated_data:
+            date = validated_data.pop("published")
+            validated_data["published_on"] = date.date if date else None
+            validated_data["published_precision"] = date.precision if date else ""
+        return validated_data
+
+    def create(self, validated_data):
+        document = SourceDocument(**self._dates(validated_data))
+        document.full_clean()
+        document.save()
+        return document
+
+    def update(self, instance, validated_data):
+        for name, value in self._dates(validated_data).items():
+            setattr(instance, name, value)
+        instance.full_clean()
+        instance.save()
+        return instance
+
+
+class CitationSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(view_name="api:citation-detail")
+    project = brief_field(
+        "slug", "api:project-detail", queryset=Project.objects.all(), normalize=lower
+    )
+    document = serializers.PrimaryKeyRelatedField(queryset=SourceDocument.objects.all())
+    document_title = serializers.CharField(source="document.title", read_only=True)
+
+    class Meta:
+        model = Citation
+        fields = [
+            "id",
+            "url",
+            "project",
+            "document",
+            "document_title",
+            "claim",
+            "quote",
+            "location",
+            "created",
+            "updated",
+        ]
+        read_only_fields = ["created", "updated"]
+        validators = []
+
+    def validate(self, attrs):
+        instance = self.instance
+        project = attrs.get("project", instance.project if instance else None)
+        document = attrs.get("document", instance.document if instance else None)
+        claim = attrs.get("claim", instance.claim if instance else "general")
+        clash = Citation.objects.filter(project=project, document=document, claim=claim)
+        if instance is not None:
+            clash = clash.exclude(pk=instance.pk)
+        if clash.exists():
+            raise serializers.ValidationError(
+                {"claim": "This project already cites this document for this claim."}
+            )
+        return attrs
+
+    def create(self, validated_data):
+        citation = Citation(**validated_data)
+        citation.full_clean()
+        citation.save()
+        return citation
+
+    def update(self, instance, validated_data):
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.full_clean()
+        instance.save()
+        return instance
+
+
+class StatsRowSerializer(serializers.Serializer):
+    key = serializers.CharField(help_text="ISO code, slug, status, region or year.")
+    label = serializers.CharField()
+    projects = serializers.IntegerField()
+    value_usd = serializers.DecimalField(max_digits=24, decimal_places=2, allow_null=True)
+
+
+class StatsTotalSerializer(serializers.Serializer):
+    projects = serializers.IntegerField()
+    value_usd = serializers.DecimalField(max_digits=24, decimal_places=2, allow_null=True)
+    with_value = serializers.IntegerField(help_text="How many projects have a USD value.")
+
+
+class StatsSerializer(serializers.Serializer):
+    group_by = serializers.CharField()
+    year_of = serializers.CharField(allow_null=True)
+    total = StatsTotalSerializer()
+    results = StatsRowSerializer(many=True)

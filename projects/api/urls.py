@@ -1,0 +1,40 @@
+from django.urls import path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from rest_framework import routers
+from rest_framework.reverse import reverse
+
+from . import views
+
+app_name = "api"
+
+
+class APIRootView(routers.APIRootView):
+    """The DSR Knowledge Base API: Digital Silk Road projects, the countries and organisations
+    behind them, and the documents that support every fact. See `docs/` for the reference."""
+
+    def get(self, request, *args, **kwargs):
+        response = super().get(request, *args, **kwargs)
+        for name in ("stats", "schema", "docs"):
+            response.data[name] = reverse(f"api:{name}", request=request)
+        return response
+
+
+class Router(routers.DefaultRouter):
+    APIRootView = APIRootView
+
+
+router = Router()
+router.register("countries", views.CountryViewSet, basename="country")
+router.register("companies", views.CompanyViewSet, basename="company")
+router.register("project-types", views.ProjectTypeViewSet, basename="projecttype")
+router.register("initiatives", views.InitiativeViewSet, basename="initiative")
+router.register("projects", views.ProjectViewSet, basename="project")
+router.register("documents", views.DocumentViewSet, basename="sourcedocument")
+router.register("citations", views.CitationViewSet, basename="citation")
+
+urlpatterns = [
+    path("stats/", views.StatsView.as_view(), name="stats"),
+    path("schema/", SpectacularAPIView.as_view(), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
+    *router.urls,
+]

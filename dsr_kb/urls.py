@@ -10,3 +10,6 @@ urlpatterns = [
 ]
 if settings.DEBUG:
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
+
+handler404 = "projects.api.errors.not_found"
+handler500 = "projects.api.errors.server_error"

@@ -13,6 +13,7 @@ import django_filters as filters
 from django import forms
 from django.contrib.postgres.search import SearchQuery, SearchRank
 from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
 from django.db.models import Exists, F, OuterRef, Q
 from django.forms.utils import ErrorDict, ErrorList
 from django_filters.widgets import QueryArrayWidget
@@ -39,6 +40,7 @@ from .models import (
     SourceDocument,
     Status,
 )
+from .selectors import visible_projects
 
 # Parameters that are not filters but are understood by the API's views.
 VIEW_PARAMETERS = {"page", "page_size", "format"}
@@ -68,18 +70,22 @@ class KeyedValuesField(ValuesField):
 
     def __init__(self, *, model, key: str, normalize, noun: str, **kwargs):
         self.model, self.key, self.normalize, self.noun = model, key, normalize, noun
+        self.queryset = model.objects.all()
         super().__init__(**kwargs)
 
     def clean(self, value) -> list[int]:
         values = [self.normalize(v) for v in super().clean(value)]
         if not values:
             return []
-        found = dict(
-            self.model.objects.filter(**{f"{self.key}__in": values}).values_list(self.key, "pk")
-        )
+        matching = self.queryset.filter(**{f"{self.key}__in": values})
+        found = dict(matching.values_list(self.key, "pk"))
         unknown = [v for v in values if v not in found]
         if unknown:
-            raise ValidationError(f"Unknown {self.noun}: {', '.join(unknown)}.", code="unknown")
+            raise ValidationError(
+                "Unknown %(noun)s: %(values)s.",
+                code="unknown",
+                params={"noun": self.noun, "values": ", ".join(unknown)},
+            )
         return [found[v] for v in values]
 
 
@@ -89,12 +95,13 @@ class ChoicesField(ValuesField):
         super().__init__(**kwargs)
 
     def clean(self, value) -> list[str]:
-        values = super().clean(value)
+        values = [v.lower() for v in super().clean(value)]
         unknown = [v for v in values if v not in self.valid]
         if unknown:
             raise ValidationError(
-                f"Unknown value {', '.join(unknown)}; expected one of: {', '.join(self.valid)}.",
+                "Unknown value %(values)s; expected one of: %(valid)s.",
                 code="invalid_choice",
+                params={"values": ", ".join(unknown), "valid": ", ".join(self.valid)},
             )
         return values
 
@@ -117,18 +124,29 @@ ARRAY_OF_STRINGS = {"type": "array", "items": {"type": "string"}}
 
 
 class RegionField(forms.CharField):
+    """A UN region or subregion (case-insensitive) that some country belongs to."""
+
+    def __init__(self, *, columns=("region", "subregion"), **kwargs):
+        self.columns = columns
+        super().__init__(**kwargs)
+
     def clean(self, value) -> str:
         value = (super().clean(value) or "").strip()
-        known = Q(region__iexact=value) | Q(subregion__iexact=value)
+        known = Q()
+        for column in self.columns:
+            known |= Q(**{f"{column}__iexact": value})
         if value and not Country.objects.filter(known).exists():
-            regions = sorted(
-                {
-                    *Country.objects.values_list("region", flat=True),
-                    *Country.objects.values_list("subregion", flat=True),
-                }
-                - {""}
+            names = set()
+            for column in self.columns:
+                names.update(Country.objects.values_list(column, flat=True))
+            raise ValidationError(
+                "Unknown %(what)s. Known: %(names)s.",
+                code="unknown",
+                params={
+                    "what": " or ".join(self.columns),
+                    "names": ", ".join(sorted(names - {""})),
+                },
             )
-            raise ValidationError(f"Unknown region. Known regions: {', '.join(regions)}.")
         return value
 
 
@@ -136,9 +154,50 @@ class RegionFilter(filters.CharFilter):
     field_class = RegionField
 
 
+class IntegerFilter(filters.NumberFilter):
+    field_class = forms.IntegerField
+
+
+class AmountFilter(filters.NumberFilter):
+    """An amount in USD: at most 18 digits before the point and 2 after."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("min_value", 0)
+        kwargs.setdefault("max_digits", 20)
+        kwargs.setdefault("decimal_places", 2)
+        super().__init__(*args, **kwargs)
+
+
+class StableOrderingFilter(filters.OrderingFilter):
+    """Ordering with the primary key as the last tie-break, so pages never overlap."""
+
+    def filter(self, qs, value):
+        qs = super().filter(qs, value)
+        if value:
+            qs = qs.order_by(*qs.query.order_by, "pk")
+        return qs
+
+
 @extend_schema_field(ARRAY_OF_STRINGS)
 class KeyedFilter(filters.Filter):
+    """Values of a unique key. `scope(request)`, when given, limits the accepted objects to
+    those the requester may see, so that an unknown and a hidden key answer alike."""
+
     field_class = KeyedValuesField
+
+    def __init__(self, *args, scope=None, **kwargs):
+        self.scope = scope
+        super().__init__(*args, **kwargs)
+
+    @property
+    def field(self):
+        field = super().field
+        if self.scope is not None:
+            field.queryset = self.scope(getattr(self.parent, "request", None))
+        return field
+
+    def filter(self, qs, ids):
+        return qs.filter(**{f"{self.field_name}_id__in": ids}) if ids else qs
 
 
 @extend_schema_field(ARRAY_OF_STRINGS)
@@ -243,11 +302,11 @@ class ProjectFilterSet(StrictFilterSet):
     announced_to = YearFilter(field_name="announced_on", bound="to")
     completed_from = YearFilter(field_name="completed_on", bound="from")
     completed_to = YearFilter(field_name="completed_on", bound="to")
-    value_min = filters.NumberFilter(field_name="value_usd", lookup_expr="gte", min_value=0)
-    value_max = filters.NumberFilter(field_name="value_usd", lookup_expr="lte", min_value=0)
+    value_min = AmountFilter(field_name="value_usd", lookup_expr="gte")
+    value_max = AmountFilter(field_name="value_usd", lookup_expr="lte")
     updated_since = filters.IsoDateTimeFilter(field_name="updated", lookup_expr="gte")
     has_citations = StrictBooleanFilter(method="filter_has_citations")
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[
             ("name", "name"),
             ("status", "status"),
@@ -319,10 +378,10 @@ class ProjectFilterSet(StrictFilterSet):
 
 class CountryFilterSet(StrictFilterSet):
     q = filters.CharFilter(method="filter_q", label="Name, alias or ISO code")
-    region = filters.CharFilter(field_name="region", lookup_expr="iexact")
-    subregion = filters.CharFilter(field_name="subregion", lookup_expr="iexact")
+    region = RegionFilter(field_name="region", lookup_expr="iexact", columns=["region"])
+    subregion = RegionFilter(field_name="subregion", lookup_expr="iexact", columns=["subregion"])
     has_projects = StrictBooleanFilter(method="filter_has_projects")
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[
             ("name", "name"),
             ("iso2", "iso2"),
@@ -362,12 +421,11 @@ class CompanyFilterSet(StrictFilterSet):
         "country code",
         iso2,
         field_name="headquarters",
-        method="filter_country",
         label="Headquarters country (ISO alpha-2)",
     )
     kind = ChoicesFilter(choices=CompanyKind.choices, field_name="kind")
     ownership = ChoicesFilter(choices=Ownership.choices, field_name="ownership")
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[
             ("name", "name"),
             ("kind", "kind"),
@@ -391,13 +449,10 @@ class CompanyFilterSet(StrictFilterSet):
             | Q(aliases__icontains=value)
         )
 
-    def filter_country(self, queryset, name, ids):
-        return queryset.filter(headquarters_id__in=ids) if ids else queryset
-
 
 class ProjectTypeFilterSet(StrictFilterSet):
     q = filters.CharFilter(method="filter_q", label="Name or keyword")
-    ordering = filters.OrderingFilter(fields=[("position", "position"), ("name", "name")])
+    ordering = StableOrderingFilter(fields=[("position", "position"), ("name", "name")])
 
     class Meta:
         model = ProjectType
@@ -412,7 +467,7 @@ class ProjectTypeFilterSet(StrictFilterSet):
 
 class InitiativeFilterSet(StrictFilterSet):
     q = filters.CharFilter(method="filter_q", label="Name")
-    ordering = filters.OrderingFilter(fields=[("name", "name"), ("launched_year", "launched_year")])
+    ordering = StableOrderingFilter(fields=[("name", "name"), ("launched_year", "launched_year")])
 
     class Meta:
         model = Initiative
@@ -427,14 +482,18 @@ class InitiativeFilterSet(StrictFilterSet):
 
 class DocumentFilterSet(StrictFilterSet):
     q = filters.CharFilter(method="filter_q", label="Full-text search in title and text")
-    language = filters.CharFilter(field_name="language", lookup_expr="iexact")
+    language = filters.CharFilter(
+        field_name="language",
+        lookup_expr="iexact",
+        validators=[RegexValidator(r"^[A-Za-z]{2,3}$", "An ISO 639 code: two or three letters.")],
+    )
     kind = ChoicesFilter(choices=DocumentKind.choices, field_name="kind")
     status = ChoicesFilter(choices=ProcessingStatus.choices, field_name="status")
     published_from = YearFilter(field_name="published_on", bound="from")
     published_to = YearFilter(field_name="published_on", bound="to")
     mentions_country = keyed(Country, "iso2", "country code", iso2, method="filter_mentions")
     mentions_company = keyed(Company, "slug", "company", slug, method="filter_mentions")
-    ordering = filters.OrderingFilter(
+    ordering = StableOrderingFilter(
         fields=[("published_on", "published"), ("title", "title"), ("created", "created")]
     )
 
@@ -462,14 +521,16 @@ class DocumentFilterSet(StrictFilterSet):
 
 class CitationFilterSet(StrictFilterSet):
     project = keyed(
-        Project, "slug", "project", slug, field_name="project_id", method="filter_keyed"
+        Project,
+        "slug",
+        "project",
+        slug,
+        field_name="project",
+        scope=lambda request: visible_projects(getattr(request, "user", None)),
     )
-    document = filters.NumberFilter(field_name="document_id", min_value=1)
+    document = IntegerFilter(field_name="document_id", min_value=1, max_value=2**63 - 1)
     claim = ChoicesFilter(choices=ClaimKind.choices, field_name="claim")
 
     class Meta:
         model = Citation
         fields: list[str] = []
-
-    def filter_keyed(self, queryset, name, ids):
-        return queryset.filter(project_id__in=ids) if ids else queryset

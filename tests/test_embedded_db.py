@@ -61,7 +61,8 @@ def test_it_ships_the_extensions_the_app_uses(data_dir):
 
 
 def test_settings_fall_back_to_the_embedded_server_without_database_url(data_dir):
-    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    unset = {"DATABASE_URL", "DSR_EMBEDDED_DATABASE_NAME"}
+    env = {k: v for k, v in os.environ.items() if k not in unset}
     env.update(DSR_DATA_DIR=str(data_dir.parent), DJANGO_SETTINGS_MODULE="dsr_kb.settings.base")
     script = (
         "import django; django.setup();"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from django.urls import reverse as django_reverse
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
@@ -95,6 +94,14 @@ class BriefRelatedField(serializers.SlugRelatedField):
         return brief(obj, self.slug_field, self.view_name, self.context.get("request"))
 
 
-def brief_field(key: str, view_name: str, key_type=OpenApiTypes.STR, **kwargs):
-    field_class = extend_schema_field(brief_schema(key))(BriefRelatedField)
-    return field_class(slug_field=key, view_name=view_name, **kwargs)
+BRIEF_FIELD_CLASSES = {
+    key: extend_schema_field(brief_schema(key))(
+        type(f"Brief{key.capitalize()}Field", (BriefRelatedField,), {})
+    )
+    for key in ("iso2", "slug")
+}
+
+
+def brief_field(key: str, view_name: str, **kwargs) -> BriefRelatedField:
+    """A related object read as {key, name, url} and written as its key."""
+    return BRIEF_FIELD_CLASSES[key](slug_field=key, view_name=view_name, **kwargs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+from decimal import Decimal
 
 from rest_framework import renderers
 
@@ -24,6 +25,8 @@ def flat_value(value) -> str:
         return "; ".join(flat_value(item) for item in value)
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, Decimal | float):
+        return f"{Decimal(str(value)).normalize():f}"
     return str(value)
 
 

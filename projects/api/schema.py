@@ -1,9 +1,33 @@
-"""Schema post-processing: document the error responses every operation can give."""
+"""Schema post-processing: the GeoJSON shapes, and the error responses every operation can
+give."""
 
 ERROR_SCHEMA = {
     "type": "object",
     "description": "Parameter or field names mapped to lists of messages, or a `detail` message.",
     "additionalProperties": True,
+}
+
+
+FEATURE_SCHEMA = {
+    "type": "object",
+    "required": ["type", "geometry", "properties"],
+    "properties": {
+        "type": {"type": "string", "enum": ["Feature"]},
+        "id": {"type": "integer"},
+        "geometry": {"type": "object", "nullable": True, "additionalProperties": True},
+        "properties": {"type": "object", "additionalProperties": True},
+    },
+}
+FEATURE_COLLECTION_SCHEMA = {
+    "type": "object",
+    "required": ["type", "features"],
+    "properties": {
+        "type": {"type": "string", "enum": ["FeatureCollection"]},
+        "count": {"type": "integer"},
+        "next": {"type": "string", "format": "uri", "nullable": True},
+        "previous": {"type": "string", "format": "uri", "nullable": True},
+        "features": {"type": "array", "items": {"$ref": "#/components/schemas/Feature"}},
+    },
 }
 
 
@@ -15,10 +39,17 @@ def _error(description: str) -> dict:
 
 
 def document_error_responses(result, generator, request, public):
-    result.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_SCHEMA
+    schemas = result.setdefault("components", {}).setdefault("schemas", {})
+    schemas.update(
+        Error=ERROR_SCHEMA, Feature=FEATURE_SCHEMA, FeatureCollection=FEATURE_COLLECTION_SCHEMA
+    )
     for path, operations in result.get("paths", {}).items():
         for method, operation in operations.items():
             responses = operation.setdefault("responses", {})
+            geojson = responses.get("200", {}).get("content", {}).get("application/geo+json")
+            if geojson is not None:
+                shape = "Feature" if "{" in path else "FeatureCollection"
+                geojson["schema"] = {"$ref": f"#/components/schemas/{shape}"}
             responses.setdefault("400", _error("Invalid parameter or field; the body names it."))
             responses.setdefault("429", _error("Too many requests; retry later."))
             if method != "get":

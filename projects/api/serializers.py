@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.core.validators import RegexValidator
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -231,11 +232,12 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
     value_amount = serializers.DecimalField(
         max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    value_currency = serializers.RegexField(
-        r"^([A-Z]{3})?$",
+    value_currency = serializers.CharField(
+        max_length=3,
         required=False,
         allow_blank=True,
         default="",
+        validators=[RegexValidator(r"^([A-Z]{3})?$", "An ISO 4217 code: three capital letters.")],
         help_text="ISO 4217 code of value_amount.",
     )
     value_usd = serializers.DecimalField(

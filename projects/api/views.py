@@ -5,7 +5,12 @@ from __future__ import annotations
 from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, extend_schema, extend_schema_view
+from drf_spectacular.utils import (
+    OpenApiParameter,
+    OpenApiResponse,
+    extend_schema,
+    extend_schema_view,
+)
 from rest_framework import renderers, status, viewsets
 from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
@@ -19,28 +24,52 @@ from . import serializers
 from .pagination import PageNumberPagination
 from .renderers import CSVRenderer, GeoJSONRenderer
 
-BASE_RENDERERS = [renderers.JSONRenderer, renderers.BrowsableAPIRenderer, CSVRenderer]
-GEO_RENDERERS = [*BASE_RENDERERS, GeoJSONRenderer]
-
-FORMAT_PARAMETER = OpenApiParameter(
-    "format",
-    OpenApiTypes.STR,
-    enum=["json", "csv", "api"],
-    description="Response format; the Accept header works too (application/json, text/csv).",
-)
-GEO_FORMAT_PARAMETER = OpenApiParameter(
-    "format",
-    OpenApiTypes.STR,
-    enum=["json", "csv", "geojson", "api"],
-    description="Response format; the Accept header works too (application/json, text/csv, "
-    "application/geo+json).",
+READ_RENDERERS = [renderers.JSONRenderer, CSVRenderer]
+GEO_READ_RENDERERS = [*READ_RENDERERS, GeoJSONRenderer]
+CSV_RESPONSE = OpenApiResponse(
+    OpenApiTypes.STR, description="CSV: a header and one flat row per object."
 )
 
 
-class KnowledgeBaseViewSet(viewsets.ModelViewSet):
-    renderer_classes = BASE_RENDERERS
+class JSONErrorsMixin:
+    """Errors are JSON whatever format was asked for: a CSV of an error helps nobody."""
+
+    def finalize_response(self, request, response, *args, **kwargs):
+        renderer = getattr(request, "accepted_renderer", None)
+        if response.status_code >= 400 and renderer is not None and renderer.format != "json":
+            request.accepted_renderer = renderers.JSONRenderer()
+            request.accepted_media_type = "application/json"
+        return super().finalize_response(request, response, *args, **kwargs)
+
+
+def read_schema(serializer, *, geo: bool = False) -> dict:
+    """The 200 responses of a read operation, one per format."""
+    responses = {(200, "application/json"): serializer, (200, "text/csv"): CSV_RESPONSE}
+    if geo:
+        # The schema of this content is set by projects.api.schema (Feature or collection).
+        responses[(200, "application/geo+json")] = OpenApiResponse(
+            OpenApiTypes.OBJECT, description="GeoJSON (RFC 7946), properties as in the JSON."
+        )
+    return responses
+
+
+def documented(serializer, *, geo: bool = False):
+    """Document the formats of a viewset's list and retrieve operations."""
+    return extend_schema_view(
+        list=extend_schema(responses=read_schema(serializer, geo=geo)),
+        retrieve=extend_schema(responses=read_schema(serializer, geo=geo)),
+    )
+
+
+class KnowledgeBaseViewSet(JSONErrorsMixin, viewsets.ModelViewSet):
+    read_renderers = READ_RENDERERS
     pagination_class = PageNumberPagination
     filter_backends = [DjangoFilterBackend]
+
+    def get_renderers(self):
+        if self.request is not None and self.request.method not in ("GET", "HEAD"):
+            return [renderers.JSONRenderer()]
+        return [renderer() for renderer in self.read_renderers]
 
     def perform_destroy(self, instance):
         try:
@@ -52,14 +81,11 @@ class KnowledgeBaseViewSet(viewsets.ModelViewSet):
             ) from error
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[GEO_FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[GEO_FORMAT_PARAMETER]),
-)
+@documented(serializers.CountrySerializer, geo=True)
 class CountryViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.CountrySerializer
     filterset_class = filtersets.CountryFilterSet
-    renderer_classes = GEO_RENDERERS
+    read_renderers = GEO_READ_RENDERERS
     lookup_field = "iso2"
     lookup_value_regex = "[A-Za-z]{2}"
 
@@ -71,10 +97,7 @@ class CountryViewSet(KnowledgeBaseViewSet):
         return super().get_object()
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[FORMAT_PARAMETER]),
-)
+@documented(serializers.CompanySerializer)
 class CompanyViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.CompanySerializer
     filterset_class = filtersets.CompanyFilterSet
@@ -84,10 +107,7 @@ class CompanyViewSet(KnowledgeBaseViewSet):
         return selectors.company_list(self.request.user)
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[FORMAT_PARAMETER]),
-)
+@documented(serializers.ProjectTypeSerializer)
 class ProjectTypeViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.ProjectTypeSerializer
     filterset_class = filtersets.ProjectTypeFilterSet
@@ -95,10 +115,7 @@ class ProjectTypeViewSet(KnowledgeBaseViewSet):
     lookup_field = "slug"
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[FORMAT_PARAMETER]),
-)
+@documented(serializers.InitiativeSerializer)
 class InitiativeViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.InitiativeSerializer
     filterset_class = filtersets.InitiativeFilterSet
@@ -106,14 +123,11 @@ class InitiativeViewSet(KnowledgeBaseViewSet):
     lookup_field = "slug"
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[GEO_FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[GEO_FORMAT_PARAMETER]),
-)
+@documented(serializers.ProjectSerializer, geo=True)
 class ProjectViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.ProjectSerializer
     filterset_class = filtersets.ProjectFilterSet
-    renderer_classes = GEO_RENDERERS
+    read_renderers = GEO_READ_RENDERERS
     lookup_field = "slug"
 
     def get_queryset(self):
@@ -128,20 +142,14 @@ class ProjectViewSet(KnowledgeBaseViewSet):
         serializer.instance = self.get_queryset().get(pk=project.pk)
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[FORMAT_PARAMETER]),
-)
+@documented(serializers.DocumentSerializer)
 class DocumentViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.DocumentSerializer
     filterset_class = filtersets.DocumentFilterSet
     queryset = SourceDocument.objects.defer("text").order_by("-published_on", "title", "pk")
 
 
-@extend_schema_view(
-    list=extend_schema(parameters=[FORMAT_PARAMETER]),
-    retrieve=extend_schema(parameters=[FORMAT_PARAMETER]),
-)
+@documented(serializers.CitationSerializer)
 class CitationViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.CitationSerializer
     filterset_class = filtersets.CitationFilterSet
@@ -150,13 +158,13 @@ class CitationViewSet(KnowledgeBaseViewSet):
         return selectors.citation_list(self.request.user)
 
 
-class StatsView(APIView):
+class StatsView(JSONErrorsMixin, APIView):
     """Counts of projects and sums of their USD value, grouped, honouring every project filter.
 
     A project with several countries (or companies) counts once in each of their groups, so
     group totals may add up to more than `total`."""
 
-    renderer_classes = BASE_RENDERERS
+    renderer_classes = READ_RENDERERS
     # Declared for the schema: the view applies the project FilterSet itself.
     filter_backends = [DjangoFilterBackend]
     filterset_class = filtersets.ProjectFilterSet
@@ -171,16 +179,19 @@ class StatsView(APIView):
                 enum=list(YEAR_FIELDS),
                 description="With group_by=year: which date's year (default: announced).",
             ),
-            FORMAT_PARAMETER,
         ],
         filters=True,
-        responses={200: serializers.StatsSerializer},
+        responses=read_schema(serializers.StatsSerializer),
     )
     def get(self, request):
         params = request.query_params.copy()
         group_by = params.pop("group_by", [None])[-1]
         year_of = params.pop("year_of", ["announced"])[-1]
-        errors = {}
+        errors = {
+            name: ["Statistics are not paginated."]
+            for name in ("page", "page_size")
+            if name in params
+        }
         if group_by not in GROUPINGS:
             errors["group_by"] = [f"Required, one of: {', '.join(GROUPINGS)}."]
         if year_of not in YEAR_FIELDS:

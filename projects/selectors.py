@@ -37,9 +37,12 @@ def _role_project_filter(user) -> Q:
 
 
 def project_list(user):
+    return shaped_projects(visible_projects(user))
+
+
+def shaped_projects(projects):
     return (
-        visible_projects(user)
-        .select_related("project_type")
+        projects.select_related("project_type")
         .prefetch_related(
             Prefetch(
                 "country_roles",

@@ -61,7 +61,7 @@ def project_stats(*, projects, group_by: str, year_of: str = "announced") -> dic
     )
     results = [
         {
-            "key": row["key"],
+            "key": str(row["key"]),
             "label": str(row["label"]),
             "projects": row["n"],
             "value_usd": row["usd"],

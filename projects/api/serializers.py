@@ -34,6 +34,16 @@ def lower(value: str) -> str:
     return value.strip().lower()
 
 
+@extend_schema_field({"type": "string", "pattern": "^([A-Z]{3})?$", "maxLength": 3})
+class CurrencyField(serializers.CharField):
+    def __init__(self, **kwargs):
+        kwargs["max_length"] = 3
+        kwargs["validators"] = [
+            RegexValidator(r"^([A-Z]{3})?$", "An ISO 4217 code: three capital letters.")
+        ]
+        super().__init__(**kwargs)
+
+
 class ServiceErrorsMixin:
     """Model validation raised by a service becomes a 400 naming the field."""
 
@@ -152,7 +162,22 @@ class InitiativeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
         ]
 
 
-class CountryRoleSerializer(serializers.Serializer):
+class RoleSerializer(serializers.Serializer):
+    """An entity with its role; complete even inside a PATCH, which replaces the whole list."""
+
+    key = ""
+
+    def validate(self, attrs):
+        missing = [name for name in (self.key, "role") if name not in attrs]
+        if missing:
+            raise serializers.ValidationError(
+                {name: ["This field is required."] for name in missing}
+            )
+        return attrs
+
+
+class CountryRoleSerializer(RoleSerializer):
+    key = "iso2"
     iso2 = serializers.CharField(max_length=2, help_text="ISO alpha-2 code of the country.")
     name = serializers.CharField(read_only=True)
     role = serializers.ChoiceField(choices=CountryRole.choices)
@@ -172,7 +197,8 @@ class CountryRoleSerializer(serializers.Serializer):
         return value
 
 
-class CompanyRoleSerializer(serializers.Serializer):
+class CompanyRoleSerializer(RoleSerializer):
+    key = "slug"
     slug = serializers.SlugField(max_length=200, help_text="Slug of the organisation.")
     name = serializers.CharField(read_only=True)
     role = serializers.ChoiceField(choices=CompanyRole.choices)
@@ -232,13 +258,8 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
     value_amount = serializers.DecimalField(
         max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
     )
-    value_currency = serializers.CharField(
-        max_length=3,
-        required=False,
-        allow_blank=True,
-        default="",
-        validators=[RegexValidator(r"^([A-Z]{3})?$", "An ISO 4217 code: three capital letters.")],
-        help_text="ISO 4217 code of value_amount.",
+    value_currency = CurrencyField(
+        required=False, allow_blank=True, default="", help_text="ISO 4217 code of value_amount."
     )
     value_usd = serializers.DecimalField(
         max_digits=20, decimal_places=2, min_value=0, required=False, allow_null=True
@@ -467,7 +488,7 @@ class CitationSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
 
 
 class StatsRowSerializer(serializers.Serializer):
-    key = serializers.CharField(help_text="ISO code, slug, status, region or year.")
+    key = serializers.CharField(help_text="ISO code, slug, status, region or year (as text).")
     label = serializers.CharField()
     projects = serializers.IntegerField()
     value_usd = serializers.DecimalField(max_digits=24, decimal_places=2, allow_null=True)

@@ -1,9 +1,10 @@
-from django.urls import path
+from django.urls import path, re_path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from rest_framework import routers
 from rest_framework.reverse import reverse
 
 from . import views
+from .errors import not_found
 
 app_name = "api"
 
@@ -37,4 +38,6 @@ urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
+    # Anything else under the API is a JSON 404, also while DEBUG shows HTML pages elsewhere.
+    re_path(r"^.*$", not_found),
 ]

@@ -3,6 +3,7 @@
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as django_server_error
 from rest_framework import status
@@ -26,6 +27,7 @@ def is_api_request(request) -> bool:
     return request.path.startswith("/api/")
 
 
+@csrf_exempt
 def not_found(request, exception=None):
     """404 for addresses no route matches: JSON under /api/, the site's page elsewhere."""
     if is_api_request(request):

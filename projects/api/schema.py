@@ -38,7 +38,24 @@ def _error(description: str) -> dict:
     }
 
 
+BLANK_STRING = {"type": "string", "maxLength": 0}
+
+
+def _blank_alternatives_overlap(node) -> None:
+    """drf-spectacular writes a blank-allowed string with a pattern as oneOf(pattern, blank);
+    where the pattern admits "" too, "" matches both and breaks oneOf. anyOf says it right."""
+    if isinstance(node, dict):
+        if BLANK_STRING in node.get("oneOf", []):
+            node["anyOf"] = node.pop("oneOf")
+        for value in node.values():
+            _blank_alternatives_overlap(value)
+    elif isinstance(node, list):
+        for value in node:
+            _blank_alternatives_overlap(value)
+
+
 def document_error_responses(result, generator, request, public):
+    _blank_alternatives_overlap(result.get("components", {}))
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(
         Error=ERROR_SCHEMA, Feature=FEATURE_SCHEMA, FeatureCollection=FEATURE_COLLECTION_SCHEMA

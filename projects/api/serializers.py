@@ -24,6 +24,7 @@ from projects.models import (
 from projects.services.projects import ProjectChanges, project_save
 
 from .fields import PartialDateField, PlainHyperlinkedIdentityField, brief, brief_field
+from .validators import geojson_geometry, storable_text
 
 
 def upper(value: str) -> str:
@@ -85,6 +86,9 @@ class CountrySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
         ]
         read_only_fields = ["created", "updated"]
 
+    def validate_names(self, value):
+        return storable_text(value)
+
 
 class CompanySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
     url = PlainHyperlinkedIdentityField(view_name="api:company-detail", lookup_field="slug")
@@ -127,6 +131,9 @@ class CompanySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
             "updated",
         ]
         read_only_fields = ["created", "updated"]
+
+    def validate_external_ids(self, value):
+        return storable_text(value)
 
 
 class ProjectTypeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
@@ -275,7 +282,12 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
     longitude = serializers.FloatField(
         min_value=-180, max_value=180, required=False, allow_null=True
     )
-    geometry = serializers.JSONField(required=False, allow_null=True)
+    geometry = serializers.JSONField(
+        required=False,
+        allow_null=True,
+        validators=[geojson_geometry],
+        help_text="A GeoJSON geometry (RFC 7946), e.g. a cable's route as a MultiLineString.",
+    )
     external_ids = serializers.DictField(
         child=serializers.CharField(max_length=200), required=False, default=dict
     )
@@ -302,6 +314,9 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
             brief(link.initiative, "slug", "api:initiative-detail", request)
             for link in instance.initiative_links.all()
         ]
+
+    def validate_external_ids(self, value):
+        return storable_text(value)
 
     def validate_countries(self, value):
         return unique_pairs(value, "iso2", "country")

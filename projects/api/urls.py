@@ -22,6 +22,7 @@ class APIRootView(routers.APIRootView):
 
 class Router(routers.DefaultRouter):
     APIRootView = APIRootView
+    include_format_suffixes = False
 
 
 router = Router()

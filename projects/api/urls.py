@@ -40,5 +40,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     *router.urls,
     # Anything else under the API is a JSON 404, also while DEBUG shows HTML pages elsewhere.
-    re_path(r"^.*$", not_found),
+    re_path(r"^[\s\S]*$", not_found),
 ]

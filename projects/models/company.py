@@ -2,6 +2,7 @@ import pghistory
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models.functions import Upper
+from django.urls import reverse
 
 from .base import (
     TimeStampedModel,
@@ -74,3 +75,6 @@ class Company(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:company-detail", kwargs={"slug": self.slug})

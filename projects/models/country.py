@@ -1,6 +1,7 @@
 import pghistory
 from django.contrib.postgres.indexes import GinIndex
 from django.db import models
+from django.urls import reverse
 
 from .base import TimeStampedModel, aliases_field, coordinates_constraints, slug_constraint
 
@@ -53,3 +54,6 @@ class Country(TimeStampedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def get_absolute_url(self) -> str:
+        return reverse("projects:country-detail", kwargs={"iso2": self.iso2.lower()})

@@ -55,31 +55,39 @@ def page_ids(pages):
 
 
 @pytest.mark.parametrize(("path", "status"), PAGES, ids=page_ids(PAGES))
-def test_the_page_has_the_site_header_and_loads_nothing_from_another_host(visitor, path, status):
+def test_every_page_has_the_navigation_loads_nothing_from_elsewhere_and_passes_axe(
+    visitor, path, status
+):
+    """One visit per page checks everything, and reports every problem it finds at once."""
     response = visitor.goto(resolve(path))
     page = visitor.page
-    assert response.status == status, f"{path} answered HTTP {response.status}"
-    expect(page.locator("main#main")).to_have_count(1)
-    nav = page.locator('header nav[aria-label="Main"]')
-    expect(nav).to_have_count(1)
-    for name, href in NAVIGATION.items():
-        link = nav.get_by_role("link", name=name, exact=True)
-        expect(link, f"the main navigation has a link {name!r}").to_have_count(1)
-        assert link.get_attribute("href").endswith(href), f"{name} should lead to {href}"
+    # Let the scripts finish (map drawn, htmx ready): every request is recorded and axe sees
+    # the page readers get.
     page.wait_for_load_state("networkidle")
     visitor.snap()
-    visitor.assert_no_foreign_requests()
-    assert not visitor.errors, f"JavaScript errors on {path}: {visitor.errors}"
-
-
-@pytest.mark.parametrize(("path", "status"), PAGES, ids=page_ids(PAGES))
-def test_the_page_has_no_serious_or_critical_accessibility_violation(visitor, path, status):
-    response = visitor.goto(resolve(path))
-    assert response.status == status, f"{path} answered HTTP {response.status}"
-    # Let the scripts finish (map drawn, htmx ready) so axe sees the page readers get.
-    visitor.page.wait_for_load_state("networkidle")
+    problems = []
+    if response.status != status:
+        problems.append(f"HTTP {response.status}, expected {status}")
+    if page.locator("main#main").count() != 1:
+        problems.append('no <main id="main">')
+    nav = page.locator('header nav[aria-label="Main"]')
+    if nav.count() != 1:
+        problems.append('no <nav aria-label="Main"> in the header')
+    for name, href in NAVIGATION.items():
+        links = nav.get_by_role("link", name=name, exact=True)
+        hrefs = [links.nth(i).get_attribute("href") for i in range(links.count())]
+        if not any(h and h.split("?")[0].endswith(href) for h in hrefs):
+            problems.append(f"the main navigation has no link {name!r} to {href} ({hrefs})")
+    foreign = visitor.foreign_requests()
+    visitor.reported = len(foreign)
+    if foreign:
+        problems.append("requests to another host: " + ", ".join(sorted(set(foreign))))
+    if visitor.errors:
+        problems.append(f"JavaScript errors: {visitor.errors}")
     violations = visitor.serious_axe_violations()
-    assert not violations, f"axe on {path}:\n{describe_violations(violations)}"
+    if violations:
+        problems.append("serious or critical axe violations:\n" + describe_violations(violations))
+    assert not problems, f"{path}:\n" + "\n".join(problems)
 
 
 def test_an_unknown_slug_gives_a_friendly_not_found_page_with_the_site_navigation(visitor):

@@ -282,6 +282,17 @@ class StrictFilterSet(filters.FilterSet):
         return ErrorDict({**self.form.errors, **parameter_errors})
 
 
+def text_search(queryset, value: str, *lookups: str):
+    """Rows where any of the lookups ("name__icontains", "iso2__iexact", …) matches `value`."""
+    value = value.strip()
+    if not value:
+        return queryset
+    matches = Q()
+    for lookup in lookups:
+        matches |= Q(**{lookup: value})
+    return queryset.filter(matches)
+
+
 def search_query(text: str) -> SearchQuery:
     """Web-search syntax ("quoted phrases", OR, -exclusion), stemmed and unstemmed."""
     return SearchQuery(text, config="english", search_type="websearch") | SearchQuery(
@@ -396,15 +407,14 @@ class CountryFilterSet(StrictFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(official_name__icontains=value)
-            | Q(iso2__iexact=value)
-            | Q(iso3__iexact=value)
-            | Q(aliases__icontains=value)
+        return text_search(
+            queryset,
+            value,
+            "name__icontains",
+            "official_name__icontains",
+            "iso2__iexact",
+            "iso3__iexact",
+            "aliases__icontains",
         )
 
     def filter_has_projects(self, queryset, name, value):
@@ -439,14 +449,13 @@ class CompanyFilterSet(StrictFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(
-            Q(name__icontains=value)
-            | Q(chinese_name__icontains=value)
-            | Q(slug__iexact=value)
-            | Q(aliases__icontains=value)
+        return text_search(
+            queryset,
+            value,
+            "name__icontains",
+            "chinese_name__icontains",
+            "slug__iexact",
+            "aliases__icontains",
         )
 
 
@@ -459,10 +468,7 @@ class ProjectTypeFilterSet(StrictFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(keywords__icontains=value))
+        return text_search(queryset, value, "name__icontains", "keywords__icontains")
 
 
 class InitiativeFilterSet(StrictFilterSet):
@@ -474,10 +480,7 @@ class InitiativeFilterSet(StrictFilterSet):
         fields: list[str] = []
 
     def filter_q(self, queryset, name, value):
-        value = value.strip()
-        if not value:
-            return queryset
-        return queryset.filter(Q(name__icontains=value) | Q(short_name__iexact=value))
+        return text_search(queryset, value, "name__icontains", "short_name__iexact")
 
 
 class DocumentFilterSet(StrictFilterSet):

@@ -170,9 +170,19 @@ class InitiativeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
 
 
 class RoleSerializer(serializers.Serializer):
-    """An entity with its role; complete even inside a PATCH, which replaces the whole list."""
+    """An entity (by its key) with its role in a project. Complete even inside a PATCH, which
+    replaces the whole list."""
 
     key = ""
+    model = None
+    target = ""
+    view_name = ""
+    noun = ""
+
+    def to_representation(self, instance):
+        request = self.context.get("request")
+        entity = getattr(instance, self.target)
+        return {**brief(entity, self.key, self.view_name, request), "role": instance.role}
 
     def validate(self, attrs):
         missing = [name for name in (self.key, "role") if name not in attrs]
@@ -180,49 +190,44 @@ class RoleSerializer(serializers.Serializer):
             raise serializers.ValidationError(
                 {name: ["This field is required."] for name in missing}
             )
+        value = attrs[self.key]
+        if not self.model.objects.filter(**{self.key: value}).exists():
+            raise serializers.ValidationError({self.key: [f"Unknown {self.noun} {value!r}."]})
         return attrs
 
 
 class CountryRoleSerializer(RoleSerializer):
-    key = "iso2"
+    key, model, target, view_name, noun = (
+        "iso2",
+        Country,
+        "country",
+        "api:country-detail",
+        "country code",
+    )
     iso2 = serializers.CharField(max_length=2, help_text="ISO alpha-2 code of the country.")
     name = serializers.CharField(read_only=True)
     role = serializers.ChoiceField(choices=CountryRole.choices)
     url = serializers.URLField(read_only=True)
 
-    def to_representation(self, instance):
-        request = self.context.get("request")
-        return {
-            **brief(instance.country, "iso2", "api:country-detail", request),
-            "role": instance.role,
-        }
-
     def validate_iso2(self, value: str) -> str:
-        value = upper(value)
-        if not Country.objects.filter(iso2=value).exists():
-            raise serializers.ValidationError(f"Unknown country code {value!r}.")
-        return value
+        return upper(value)
 
 
 class CompanyRoleSerializer(RoleSerializer):
-    key = "slug"
+    key, model, target, view_name, noun = (
+        "slug",
+        Company,
+        "company",
+        "api:company-detail",
+        "organisation",
+    )
     slug = serializers.SlugField(max_length=200, help_text="Slug of the organisation.")
     name = serializers.CharField(read_only=True)
     role = serializers.ChoiceField(choices=CompanyRole.choices)
     url = serializers.URLField(read_only=True)
 
-    def to_representation(self, instance):
-        request = self.context.get("request")
-        return {
-            **brief(instance.company, "slug", "api:company-detail", request),
-            "role": instance.role,
-        }
-
     def validate_slug(self, value: str) -> str:
-        value = lower(value)
-        if not Company.objects.filter(slug=value).exists():
-            raise serializers.ValidationError(f"Unknown organisation {value!r}.")
-        return value
+        return lower(value)
 
 
 def unique_pairs(items: list[dict], key: str, what: str) -> list[dict]:

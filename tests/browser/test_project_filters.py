@@ -104,6 +104,8 @@ def test_an_unknown_country_code_is_shown_next_to_its_filter_not_as_a_server_err
     assert response.status in (200, 400), f"HTTP {response.status}"
     page = visitor.page
     expect(page.locator('nav[aria-label="Main"]')).to_be_visible()
-    error = page.locator(f"{FILTERS} .field-error").first
+    # Next to the filter: in the element that holds the country select.
+    beside = page.locator(f'{FILTERS} [name="country"]').locator("xpath=..")
+    error = beside.locator(".field-error").first
     expect(error).to_be_visible()
     expect(error).not_to_be_empty()

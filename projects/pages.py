@@ -24,6 +24,7 @@ from .models import (
     Mention,
     ProjectCompany,
     ProjectCountry,
+    ProjectInitiative,
     ProjectType,
     SourceDocument,
     Status,
@@ -97,28 +98,37 @@ class Facets:
     regions: list
 
 
-def project_facets(filtered, user) -> Facets:
-    """Counts per facet value within the current selection, beside every choosable value."""
-    ids = filtered.order_by().values("pk")
+def project_facets(selection_without, user) -> Facets:
+    """Counts per facet value. Facets are disjunctive: a facet's counts come from the selection
+    filtered by every other facet (`selection_without(name)`), so ticking one type still shows
+    how many projects each other type would add."""
+
+    def ids(name: str):
+        return selection_without(name).order_by().values("pk")
+
     type_counts = dict(
-        filtered.order_by().values_list("project_type__slug").annotate(n=Count("pk"))
+        selection_without("type")
+        .order_by()
+        .values_list("project_type__slug")
+        .annotate(n=Count("pk"))
     )
-    status_counts = dict(filtered.order_by().values_list("status").annotate(n=Count("pk")))
+    status_counts = dict(
+        selection_without("status").order_by().values_list("status").annotate(n=Count("pk"))
+    )
     country_counts = dict(
-        ProjectCountry.objects.filter(project__in=ids)
+        ProjectCountry.objects.filter(project__in=ids("country"))
         .values_list("country__iso2")
         .annotate(n=Count("project", distinct=True))
     )
     company_counts = dict(
-        ProjectCompany.objects.filter(project__in=ids)
+        ProjectCompany.objects.filter(project__in=ids("company"))
         .values_list("company__slug")
         .annotate(n=Count("project", distinct=True))
     )
     initiative_counts = dict(
-        filtered.order_by()
-        .filter(initiative_links__isnull=False)
-        .values_list("initiative_links__initiative__slug")
-        .annotate(n=Count("pk", distinct=True))
+        ProjectInitiative.objects.filter(project__in=ids("initiative"))
+        .values_list("initiative__slug")
+        .annotate(n=Count("project", distinct=True))
     )
     visible = visible_projects(user).values("pk")
     countries = Country.objects.filter(project_roles__project__in=visible).distinct()

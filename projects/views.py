@@ -77,9 +77,19 @@ def project_list(request):
         request, filtersets.ProjectFilterSet, selectors.project_list(request.user)
     )
     page = paginate(request, projects)
+
+    def selection_without(name: str):
+        query = request.GET.copy()
+        query.pop(name, None)
+        query.pop("page", None)
+        facet_filters = filtersets.ProjectFilterSet(
+            query, queryset=selectors.visible_projects(request.user), request=request
+        )
+        return facet_filters.qs if facet_filters.is_valid() else projects
+
     context = {
         "page": page,
-        "facets": pages.project_facets(projects, request.user),
+        "facets": pages.project_facets(selection_without, request.user),
         "selected": {key: request.GET.getlist(key) for key in request.GET},
         "query": query_without(request, "page"),
         "export_query": query_without(request, "page", "format"),

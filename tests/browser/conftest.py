@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from .support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, Visitor, open_visitor
+from .support import CHROMIUM, CHROMIUM_ARGS, DESKTOP, SCREENSHOTS, Visitor, open_visitor
 
 
 def _unavailable(reason: str) -> None:
@@ -29,6 +29,9 @@ def browser() -> Iterator:
         _unavailable(f"Chromium is not installed at {CHROMIUM}")
     from playwright.sync_api import sync_playwright
 
+    # The screenshots are this run's: none left over from an earlier one.
+    for old in SCREENSHOTS.glob("*.png"):
+        old.unlink()
     # Playwright's sync API keeps an asyncio loop in this thread, which makes Django refuse
     # ORM calls from the tests ("You cannot call this from an async context"). The tests call
     # the ORM only between browser steps, never concurrently with it.

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qsl, urlsplit
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, BrowserContext, Page, Response
@@ -34,9 +34,12 @@ SERIOUS = {"serious", "critical"}
 
 def screenshot_name(url: str) -> str:
     """A file name for a URL: `/countries/pk/` -> `countries-pk`, `/` -> `home`,
-    `/search/?q=huawei` -> `search-q-huawei`."""
+    `/search/?q=huawei` -> `search-q-huawei`, `/documents/465/` -> `documents-detail` (ids
+    change from run to run)."""
     parts = urlsplit(url)
-    words = re.sub(r"[^a-z0-9]+", "-", f"{parts.path}?{parts.query}".lower()).strip("-")
+    path = re.sub(r"/\d+(?=/|$)", "/detail", parts.path)
+    filled = "-".join(f"{key}-{value}" for key, value in parse_qsl(parts.query))
+    words = re.sub(r"[^a-z0-9]+", "-", f"{path}-{filled}".lower()).strip("-")
     return (words or "home")[:120]
 
 
@@ -94,12 +97,15 @@ class Visitor:
 
 
 def describe_violations(violations: list[dict]) -> str:
+    """One line per violation: rule, impact, help, and the first nodes' targets."""
     lines = []
     for violation in violations:
-        targets = violation["nodes"][0]["target"] if violation["nodes"] else []
+        nodes = violation["nodes"]
+        targets = ", ".join(str(node["target"]) for node in nodes[:5])
+        more = f" and {len(nodes) - 5} more" if len(nodes) > 5 else ""
         lines.append(
             f"- {violation['id']} ({violation['impact']}): {violation['help']}; "
-            f"{len(violation['nodes'])} node(s), first: {targets}"
+            f"{len(nodes)} node(s): {targets}{more}"
         )
     return "\n".join(lines)
 

@@ -198,3 +198,11 @@ def test_names_from_the_database_are_escaped(client):
 def test_a_nul_byte_in_a_search_is_refused(client):
     assert client.get("/search/?q=a%00b").status_code == 400
     assert client.get("/projects/?q=a%00b").status_code == 400
+
+
+def test_facet_counts_are_disjunctive_within_a_facet_and_narrow_across_facets(client):
+    html = client.get("/projects/?type=submarine-cable&country=pk").content.decode()
+    fiber = html.split('value="fiber-link"')[1].split("</label>")[0]
+    assert '<span class="facet-count">1</span>' in fiber  # fiber links hosted by Pakistan
+    operational = html.split('value="operational"')[1].split("</label>")[0]
+    assert '<span class="facet-count">1</span>' in operational  # Pakistan's submarine cable

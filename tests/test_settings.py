@@ -18,10 +18,12 @@ PRODUCTION_ENV = {
 
 
 def run_manage(*args, env):
+    # The browser tests allow Django's ORM under Playwright's event loop; a deployment never does.
+    inherited = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
-        env={**os.environ, **env},
+        env={**inherited, **env},
         capture_output=True,
         text=True,
         timeout=120,

@@ -254,6 +254,19 @@ def document_text_with_mentions(document) -> SafeString:
     return mark_safe("".join(pieces))
 
 
+def headline(column: str, query: SearchQuery) -> SearchHeadline:
+    """A short passage of `column` around the matches, framed by START/STOP markers."""
+    return SearchHeadline(
+        column,
+        query,
+        config="english",
+        start_sel=START,
+        stop_sel=STOP,
+        max_words=35,
+        min_words=15,
+    )
+
+
 def search_everything(query: str, user, limit: int = 10) -> dict:
     """Ranked results across projects, companies, countries and documents, with snippets."""
     query = query.strip()
@@ -265,15 +278,7 @@ def search_everything(query: str, user, limit: int = 10) -> dict:
         .filter(search__document=search_query(query))
         .annotate(
             rank=SearchRank(F("search__document"), search_query(query)),
-            snippet=SearchHeadline(
-                "description",
-                words,
-                config="english",
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=35,
-                min_words=15,
-            ),
+            snippet=headline("description", words),
         )
         .select_related("project_type")
         .order_by("-rank", "name")
@@ -287,15 +292,7 @@ def search_everything(query: str, user, limit: int = 10) -> dict:
         SourceDocument.objects.filter(Q(search_vector=words) | Q(title__icontains=query))
         .annotate(
             rank=SearchRank(F("search_vector"), words),
-            snippet=SearchHeadline(
-                "text",
-                words,
-                config="english",
-                start_sel=START,
-                stop_sel=STOP,
-                max_words=35,
-                min_words=15,
-            ),
+            snippet=headline("text", words),
         )
         .defer("text")
         .order_by("-rank", "title")

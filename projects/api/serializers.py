@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.core.validators import RegexValidator
+from django.db import models
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 from rest_framework.validators import UniqueValidator
@@ -24,7 +25,7 @@ from projects.models import (
 from projects.services.projects import ProjectChanges, project_save
 
 from .fields import PartialDateField, PlainHyperlinkedIdentityField, brief, brief_field
-from .validators import geojson_geometry, storable_text
+from .validators import StorableJSONField, geojson_geometry, storable_text
 
 
 def upper(value: str) -> str:
@@ -56,7 +57,31 @@ class ServiceErrorsMixin:
             raise serializers.ValidationError(detail) from error
 
 
-class CountrySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+class ModelSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+    """Validates the model itself (fields and database constraints) before saving, so that a
+    broken invariant is a 400 with the constraint's message, not a database error; JSON fields
+    refuse what PostgreSQL cannot store."""
+
+    serializer_field_mapping = {
+        **serializers.ModelSerializer.serializer_field_mapping,
+        models.JSONField: StorableJSONField,
+    }
+
+    def create(self, validated_data):
+        instance = self.Meta.model(**validated_data)
+        instance.full_clean(validate_unique=False)
+        instance.save()
+        return instance
+
+    def update(self, instance, validated_data):
+        for name, value in validated_data.items():
+            setattr(instance, name, value)
+        instance.full_clean(validate_unique=False)
+        instance.save()
+        return instance
+
+
+class CountrySerializer(ModelSerializer):
     url = PlainHyperlinkedIdentityField(
         view_name="api:country-detail", lookup_field="iso2", lookup_url_kwarg="iso2"
     )
@@ -86,11 +111,8 @@ class CountrySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
         ]
         read_only_fields = ["created", "updated"]
 
-    def validate_names(self, value):
-        return storable_text(value)
 
-
-class CompanySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+class CompanySerializer(ModelSerializer):
     url = PlainHyperlinkedIdentityField(view_name="api:company-detail", lookup_field="slug")
     headquarters = brief_field(
         "iso2",
@@ -132,11 +154,8 @@ class CompanySerializer(ServiceErrorsMixin, serializers.ModelSerializer):
         ]
         read_only_fields = ["created", "updated"]
 
-    def validate_external_ids(self, value):
-        return storable_text(value)
 
-
-class ProjectTypeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+class ProjectTypeSerializer(ModelSerializer):
     url = PlainHyperlinkedIdentityField(view_name="api:projecttype-detail", lookup_field="slug")
 
     class Meta:
@@ -144,7 +163,7 @@ class ProjectTypeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
         fields = ["id", "url", "slug", "name", "description", "keywords", "position"]
 
 
-class InitiativeSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+class InitiativeSerializer(ModelSerializer):
     url = PlainHyperlinkedIdentityField(view_name="api:initiative-detail", lookup_field="slug")
     parent = brief_field(
         "slug",
@@ -386,7 +405,7 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
         return project_save(project=instance, changes=self._changes(validated_data))[0]
 
 
-class DocumentSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+class DocumentSerializer(ModelSerializer):
     url = PlainHyperlinkedIdentityField(view_name="api:sourcedocument-detail")
     source_url = serializers.URLField(
         source="url",
@@ -441,20 +460,13 @@ class DocumentSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
         return validated_data
 
     def create(self, validated_data):
-        document = SourceDocument(**self._dates(validated_data))
-        document.full_clean()
-        document.save()
-        return document
+        return super().create(self._dates(validated_data))
 
     def update(self, instance, validated_data):
-        for name, value in self._dates(validated_data).items():
-            setattr(instance, name, value)
-        instance.full_clean()
-        instance.save()
-        return instance
+        return super().update(instance, self._dates(validated_data))
 
 
-class CitationSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
+class CitationSerializer(ModelSerializer):
     url = PlainHyperlinkedIdentityField(view_name="api:citation-detail")
     project = brief_field(
         "slug", "api:project-detail", queryset=Project.objects.all(), normalize=lower
@@ -492,19 +504,6 @@ class CitationSerializer(ServiceErrorsMixin, serializers.ModelSerializer):
                 {"claim": "This project already cites this document for this claim."}
             )
         return attrs
-
-    def create(self, validated_data):
-        citation = Citation(**validated_data)
-        citation.full_clean()
-        citation.save()
-        return citation
-
-    def update(self, instance, validated_data):
-        for name, value in validated_data.items():
-            setattr(instance, name, value)
-        instance.full_clean()
-        instance.save()
-        return instance
 
 
 class StatsRowSerializer(serializers.Serializer):

@@ -64,3 +64,11 @@ def geojson_geometry(value):
     elif not _positions(value.get("coordinates")):
         raise serializers.ValidationError("coordinates must be (nested lists of) positions.")
     return storable_text(value)
+
+
+class StorableJSONField(serializers.JSONField):
+    """A JSON field whose texts, keys included, PostgreSQL can store."""
+
+    def __init__(self, **kwargs):
+        kwargs["validators"] = [*kwargs.get("validators", []), storable_text]
+        super().__init__(**kwargs)

@@ -346,3 +346,49 @@ def test_the_root_lists_every_endpoint(api):
         "schema",
         "docs",
     }
+
+
+@pytest.mark.parametrize(
+    ("url", "body", "message"),
+    [
+        (
+            "/api/v1/countries/",
+            {"iso2": "xa", "iso3": "XAA", "numeric": "901", "name": "T", "slug": "t"},
+            "iso2 is two capital letters.",
+        ),
+        (
+            "/api/v1/countries/",
+            {
+                "iso2": "XA",
+                "iso3": "XAA",
+                "numeric": "901",
+                "name": "T",
+                "slug": "t",
+                "latitude": 45,
+            },
+            "Latitude (-90..90)",
+        ),
+        ("/api/v1/initiatives/", {"slug": "bad--slug", "name": "Bad"}, "A slug is lowercase"),
+        (
+            "/api/v1/companies/",
+            {"slug": "co", "name": "Co", "external_ids": {"a\x00": "b"}},
+            "NUL characters are not allowed.",
+        ),
+    ],
+)
+def test_a_broken_invariant_is_a_400_with_its_message(make_user, url, body, message):
+    client = token_client(
+        make_user(
+            "admin-like", "projects.add_country", "projects.add_initiative", "projects.add_company"
+        )
+    )
+    response = client.post(url, body, format="json")
+    assert response.status_code == 400
+    assert message in str(response.json())
+
+
+def test_a_company_cannot_become_its_own_parent_through_the_api(make_user):
+    client = token_client(make_user("editor", "projects.change_company"))
+    response = client.patch("/api/v1/companies/zte/", {"parent": "zte"}, format="json")
+    assert response.status_code == 400
+    assert "cannot be its own parent" in str(response.json())

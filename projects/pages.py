@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 
 from django.contrib.postgres.search import SearchHeadline, SearchQuery, SearchRank
-from django.db.models import Count, F, Max, Q, Sum
+from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import ExtractYear
 from django.utils.html import escape
 from django.utils.safestring import SafeString, mark_safe
@@ -338,7 +338,3 @@ def search_everything(query: str, user, limit: int = 10) -> dict:
         "documents": documents.count(),
     }
     return {"groups": groups, "counts": counts}
-
-
-def latest_update(queryset):
-    return queryset.aggregate(latest=Max("updated"))["latest"]

@@ -26,13 +26,14 @@ def visible_projects(user):
     return projects if can_see_drafts(user) else projects.published()
 
 
-def _count(queryset, field: str):
+def _count(queryset, field: str, counted=None):
     """A correlated COUNT subquery: cheaper than joining and grouping the outer query."""
-    counted = queryset.values(field).annotate(n=Count("*")).values("n")
-    return Coalesce(Subquery(counted, output_field=IntegerField()), Value(0))
+    counts = queryset.values(field).annotate(n=counted or Count("*")).values("n")
+    return Coalesce(Subquery(counts, output_field=IntegerField()), Value(0))
 
 
 def _role_project_filter(user) -> Q:
+    """Rows linked to a project the user may see."""
     return Q() if can_see_drafts(user) else Q(project__publication=Publication.PUBLISHED)
 
 
@@ -64,33 +65,23 @@ def shaped_projects(projects):
 
 def country_list(user):
     roles = ProjectCountry.objects.filter(_role_project_filter(user), country=OuterRef("pk"))
-    distinct_projects = roles.values("country").annotate(n=Count("project", distinct=True))
     return Country.objects.annotate(
-        project_count=Coalesce(
-            Subquery(distinct_projects.values("n"), output_field=IntegerField()), Value(0)
-        )
+        project_count=_count(roles, "country", Count("project", distinct=True))
     ).order_by("name", "pk")
 
 
 def company_list(user):
     roles = ProjectCompany.objects.filter(_role_project_filter(user), company=OuterRef("pk"))
-    distinct_projects = roles.values("company").annotate(n=Count("project", distinct=True))
     return (
         Company.objects.select_related("headquarters", "parent")
-        .annotate(
-            project_count=Coalesce(
-                Subquery(distinct_projects.values("n"), output_field=IntegerField()), Value(0)
-            )
-        )
+        .annotate(project_count=_count(roles, "company", Count("project", distinct=True)))
         .order_by("name", "pk")
     )
 
 
 def citation_list(user):
     citations = Citation.objects.select_related("project", "document")
-    if not can_see_drafts(user):
-        citations = citations.filter(project__publication=Publication.PUBLISHED)
-    return citations.order_by("project__name", "claim", "pk")
+    return citations.filter(_role_project_filter(user)).order_by("project__name", "claim", "pk")
 
 
 def knowledge_base_totals(user) -> dict[str, int]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from django.core.paginator import Paginator
+from django.core.paginator import InvalidPage, Paginator
 from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
@@ -51,7 +51,7 @@ def paginate(request, queryset):
     paginator = Paginator(queryset, PER_PAGE)
     try:
         return paginator.page(request.GET.get("page") or 1)
-    except Exception:
+    except InvalidPage:
         raise Http404("No such page.") from None
 
 

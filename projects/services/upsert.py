@@ -15,12 +15,6 @@ class UpsertReport:
     unchanged: int = 0
     changed_keys: list[str] = field(default_factory=list)
 
-    def add(self, other: UpsertReport) -> None:
-        self.created += other.created
-        self.updated += other.updated
-        self.unchanged += other.unchanged
-        self.changed_keys += other.changed_keys
-
     def as_dict(self) -> dict[str, int]:
         return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
 

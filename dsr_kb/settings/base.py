@@ -131,6 +131,26 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 
+# A Redis broker redelivers a task whose worker died without acknowledging it once this many
+# seconds have passed; keep it above the longest import (IMPORT_TIME_LIMIT).
+CELERY_BROKER_VISIBILITY_TIMEOUT = env_int("CELERY_BROKER_VISIBILITY_TIMEOUT", 3600)
+if CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_BROKER_VISIBILITY_TIMEOUT}
+
+# Document imports. Every limit fails an import with a message that names it.
+IMPORT_MAX_UPLOAD_BYTES = env_int("DSR_IMPORT_MAX_UPLOAD_BYTES", 50 * 1024 * 1024)
+IMPORT_MAX_PAGES = env_int("DSR_IMPORT_MAX_PAGES", 2000)
+IMPORT_MAX_CHARACTERS = env_int("DSR_IMPORT_MAX_CHARACTERS", 5_000_000)
+IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("DSR_IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
+IMPORT_TIME_LIMIT = env_int("DSR_IMPORT_TIME_LIMIT", 600)
+IMPORT_URL_TIMEOUT = env_int("DSR_IMPORT_URL_TIMEOUT", 30)
+IMPORT_URL_MAX_REDIRECTS = env_int("DSR_IMPORT_URL_MAX_REDIRECTS", 5)
+# Networks (CIDR) that URL imports may reach even though they are private, loopback or
+# link-local, e.g. an intranet document server. Empty: only public addresses.
+IMPORT_URL_ALLOWED_NETWORKS = env_list("DSR_IMPORT_URL_ALLOWED_NETWORKS", [])
+# Uploads bigger than this are streamed to a temporary file rather than held in memory.
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+
 API_ANON_THROTTLE_RATE = env_str("API_ANON_THROTTLE_RATE", "600/minute")
 API_USER_THROTTLE_RATE = env_str("API_USER_THROTTLE_RATE", "3000/minute")
 REST_FRAMEWORK = {
@@ -175,6 +195,8 @@ SPECTACULAR_SETTINGS = {
         "PublicationEnum": "projects.models.project.Publication",
         "CountryRoleEnum": "projects.models.project.CountryRole",
         "CompanyRoleEnum": "projects.models.project.CompanyRole",
+        "DocumentKindEnum": "projects.models.source.DocumentKind",
+        "CompanyKindEnum": "projects.models.company.CompanyKind",
     },
 }
 

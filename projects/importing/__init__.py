@@ -1,0 +1,1 @@
+"""The document pipeline: extract text, find what it names, propose projects."""

@@ -79,12 +79,13 @@ def _display_name(record, info: dict) -> str:
     return record.name
 
 
-def _distinct(names, exclude: str) -> list[str]:
+def _distinct(names, exclude: str, keep: frozenset = frozenset()) -> list[str]:
+    """Names in order without repeats; codes are dropped unless listed in `keep`."""
     seen = {exclude.casefold()}
     result = []
     for name in names:
         name = (name or "").strip()
-        if name and name.casefold() not in seen and not CODE_RE.match(name):
+        if name and name.casefold() not in seen and (name in keep or not CODE_RE.match(name)):
             seen.add(name.casefold())
             result.append(name)
     return result
@@ -126,7 +127,7 @@ def iso_countries() -> Iterator[dict]:
             "slug": slugify(name),
             "region": region,
             "subregion": subregion,
-            "aliases": _distinct(aliases, exclude=name),
+            "aliases": _distinct(aliases, exclude=name, keep=frozenset(extras.get(iso2, []))),
             "names": names,
             "latitude": latitude,
             "longitude": longitude,

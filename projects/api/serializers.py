@@ -16,12 +16,14 @@ from projects.models import (
     Country,
     CountryRole,
     Initiative,
+    Mention,
     Project,
     ProjectType,
     Publication,
     SourceDocument,
     Status,
 )
+from projects.models.source import DocumentKind
 from projects.services.projects import ProjectChanges, project_save
 
 from .fields import PartialDateField, PlainHyperlinkedIdentityField, brief, brief_field
@@ -430,6 +432,7 @@ class DocumentSerializer(ModelSerializer):
             "language",
             "kind",
             "file",
+            "original_filename",
             "media_type",
             "size",
             "sha256",
@@ -441,6 +444,7 @@ class DocumentSerializer(ModelSerializer):
             "updated",
         ]
         read_only_fields = [
+            "original_filename",
             "media_type",
             "size",
             "sha256",
@@ -464,6 +468,80 @@ class DocumentSerializer(ModelSerializer):
 
     def update(self, instance, validated_data):
         return super().update(instance, self._dates(validated_data))
+
+
+class ImportMetadataSerializer(serializers.Serializer):
+    """Optional facts about an imported document; what is missing is read from the document."""
+
+    title = serializers.CharField(required=False, allow_blank=True, max_length=500)
+    authors = serializers.CharField(
+        required=False, allow_blank=True, help_text="Names separated by ';'."
+    )
+    publisher = serializers.CharField(required=False, allow_blank=True, max_length=300)
+    date = serializers.CharField(
+        required=False, allow_blank=True, help_text="Publication date: YYYY, YYYY-MM or YYYY-MM-DD."
+    )
+    source_url = serializers.URLField(
+        required=False, allow_blank=True, max_length=2000, help_text="Where it was published."
+    )
+    language = serializers.CharField(
+        required=False, allow_blank=True, max_length=8, help_text="ISO 639-1; detected if empty."
+    )
+    kind = serializers.ChoiceField(choices=DocumentKind.choices, required=False)
+    reprocess = serializers.BooleanField(
+        default=False, help_text="Process again if the same bytes were imported before."
+    )
+
+    def metadata(self) -> dict:
+        ignored = {"reprocess", "file", "url"}  # not metadata: what to import and how
+        data = {k: v for k, v in self.validated_data.items() if k not in ignored and v != ""}
+        if "source_url" in data:
+            data["url"] = data.pop("source_url")
+        return data
+
+
+class DocumentUploadSerializer(ImportMetadataSerializer):
+    file = serializers.FileField(
+        help_text="PDF, HTML, DOCX, plain text or Markdown; the type is read from the content."
+    )
+
+    field_order = ["file"]
+
+
+class DocumentFetchSerializer(ImportMetadataSerializer):
+    # Checked by the fetcher, whose refusals say why (only http(s), public addresses).
+    url = serializers.CharField(
+        max_length=2000,
+        help_text="An http(s) address on the public internet to download the document from.",
+    )
+
+
+class MentionSerializer(serializers.ModelSerializer):
+    kind = serializers.SerializerMethodField()
+    key = serializers.SerializerMethodField(help_text="Country ISO code or organisation/type slug.")
+    name = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Mention
+        fields = ["start", "end", "text", "sentence", "page", "kind", "key", "name"]
+
+    @staticmethod
+    def _entity(mention):
+        for kind in ("country", "company", "project_type"):
+            entity = getattr(mention, kind)
+            if entity is not None:
+                return kind, entity
+        raise AssertionError("a mention names one entity")
+
+    def get_kind(self, mention) -> str:
+        return self._entity(mention)[0]
+
+    def get_key(self, mention) -> str:
+        kind, entity = self._entity(mention)
+        return entity.iso2 if kind == "country" else entity.slug
+
+    def get_name(self, mention) -> str:
+        return self._entity(mention)[1].name
 
 
 class CitationSerializer(ModelSerializer):

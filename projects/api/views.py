@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -11,13 +12,16 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import renderers, status, viewsets
+from rest_framework import permissions, renderers, status, viewsets
+from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
+from rest_framework.parsers import JSONParser, MultiPartParser
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import filtersets, selectors
 from projects.models import Initiative, Project, ProjectType, SourceDocument
+from projects.services import imports
 from projects.stats import GROUPINGS, YEAR_FIELDS, project_stats
 
 from . import serializers
@@ -148,11 +152,122 @@ class ProjectViewSet(KnowledgeBaseViewSet):
         return selectors.shaped_projects(Project.objects.all())
 
 
+class CanChangeDocuments(permissions.BasePermission):
+    def has_permission(self, request, view):
+        return request.user.has_perm("projects.change_sourcedocument")
+
+
+IMPORT_RESPONSES = {
+    201: OpenApiResponse(
+        serializers.DocumentSerializer, description="Stored and queued for processing."
+    ),
+    200: OpenApiResponse(
+        serializers.DocumentSerializer,
+        description="The same bytes were imported before: that document, not a copy.",
+    ),
+}
+
+
 @documented(serializers.DocumentSerializer)
 class DocumentViewSet(KnowledgeBaseViewSet):
     serializer_class = serializers.DocumentSerializer
     filterset_class = filtersets.DocumentFilterSet
     queryset = SourceDocument.objects.defer("text").order_by("-published_on", "title", "pk")
+
+    def get_parsers(self):
+        # Files arrive as multipart; every other write is JSON. (Parsers are chosen before
+        # the action is known, so look at the method; the schema generator has no request.)
+        method = getattr(self.request, "method", None)
+        if method == "POST" or getattr(self, "action", None) == "create":
+            return [JSONParser(), MultiPartParser()]
+        return super().get_parsers()
+
+    @extend_schema(
+        request={
+            "multipart/form-data": serializers.DocumentUploadSerializer,
+            "application/json": serializers.DocumentSerializer,
+        },
+        responses={**IMPORT_RESPONSES, 201: serializers.DocumentSerializer},
+    )
+    def create(self, request, *args, **kwargs):
+        """POST a file (multipart) to import it: the answer comes at once, with status
+        `queued`; a worker extracts the text, finds what it names and proposes projects, and
+        `status`, `progress` and `error` tell how it went. The same bytes posted again give
+        the same document (200). POST JSON to record a document without a file."""
+        if not request.content_type.startswith("multipart/"):
+            return super().create(request, *args, **kwargs)
+        upload = serializers.DocumentUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        file = upload.validated_data["file"]
+        self._imported(imports.check_size, size=file.size)
+        result = self._imported(
+            imports.document_import,
+            rename={"url": "source_url"},
+            data=file.read(),
+            filename=file.name,
+            metadata=upload.metadata(),
+            user=request.user,
+            reprocess=upload.validated_data["reprocess"],
+        )
+        return self._import_response(result)
+
+    @extend_schema(request=serializers.DocumentFetchSerializer, responses=IMPORT_RESPONSES)
+    @action(detail=False, methods=["post"])
+    def fetch(self, request):
+        """Download a document from a public http(s) address and import it. Private,
+        loopback and link-local addresses are refused, also behind redirects."""
+        fetch = serializers.DocumentFetchSerializer(data=request.data)
+        fetch.is_valid(raise_exception=True)
+        result = self._imported(
+            imports.document_import_url,
+            url=fetch.validated_data["url"],
+            metadata=fetch.metadata(),
+            user=request.user,
+            reprocess=fetch.validated_data["reprocess"],
+        )
+        return self._import_response(result)
+
+    @extend_schema(
+        request=None,
+        responses={202: OpenApiResponse(serializers.DocumentSerializer, description="Queued.")},
+    )
+    @action(detail=True, methods=["post"], permission_classes=[CanChangeDocuments])
+    def reprocess(self, request, pk=None):
+        """Process the document again; what the last run derived is replaced."""
+        document = self.get_object()
+        imports.document_reprocess(document)
+        return Response(
+            self.get_serializer(self.get_queryset().get(pk=document.pk)).data,
+            status=status.HTTP_202_ACCEPTED,
+        )
+
+    @extend_schema(responses=serializers.MentionSerializer(many=True), filters=False)
+    @action(detail=True, methods=["get"], filterset_class=None)
+    def mentions(self, request, pk=None):
+        """Where the document names a country, an organisation or a kind of project."""
+        document = self.get_object()
+        mentions = document.mentions.select_related("country", "company", "project_type")
+        page = self.paginate_queryset(mentions.order_by("start"))
+        return self.get_paginated_response(serializers.MentionSerializer(page, many=True).data)
+
+    @staticmethod
+    def _imported(service, *, rename: dict | None = None, **arguments):
+        """Call an import service; its errors become a 400 naming the request's fields
+        (`rename` maps the service's names to the request's)."""
+        try:
+            return service(**arguments)
+        except DjangoValidationError as error:
+            detail = error.message_dict if hasattr(error, "error_dict") else error.messages
+            if isinstance(detail, dict):
+                detail = {(rename or {}).get(k, k): v for k, v in detail.items()}
+            raise ValidationError(detail) from None
+
+    def _import_response(self, result):
+        document = self.get_queryset().get(pk=result.document.pk)
+        data = self.get_serializer(document).data
+        headers = {"Location": data["url"]}
+        code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        return Response(data, status=code, headers=headers)
 
 
 @documented(serializers.CitationSerializer)

@@ -11,6 +11,7 @@ from .project import (
     Publication,
     Status,
 )
+from .proposal import Proposal, ProposalStatus
 from .search import ProjectSearch
 from .source import Citation, ClaimKind, DocumentKind, Mention, ProcessingStatus, SourceDocument
 from .taxonomy import Initiative, ProjectType
@@ -34,6 +35,8 @@ __all__ = [
     "ProjectInitiative",
     "ProjectSearch",
     "ProjectType",
+    "Proposal",
+    "ProposalStatus",
     "Publication",
     "SourceDocument",
     "Status",

@@ -81,6 +81,9 @@ class SourceDocument(TimeStampedModel):
     )
     kind = models.CharField(max_length=20, choices=DocumentKind.choices, default=DocumentKind.OTHER)
     file = models.FileField(upload_to="documents/%Y/%m/", max_length=500, blank=True)
+    original_filename = models.CharField(
+        max_length=255, blank=True, help_text="The name of the file as it was uploaded."
+    )
     media_type = models.CharField(max_length=100, blank=True)
     size = models.BigIntegerField(null=True, blank=True, help_text="Size of the file in bytes.")
     sha256 = models.CharField("SHA-256", max_length=64, unique=True, null=True, blank=True)
@@ -183,6 +186,7 @@ class Mention(models.Model):
     end = models.PositiveIntegerField(help_text="Offset after the last character.")
     text = models.CharField(max_length=300, help_text="The matched words: text[start:end].")
     sentence = models.TextField(blank=True)
+    page = models.PositiveIntegerField(null=True, blank=True)
     country = models.ForeignKey(
         "projects.Country",
         on_delete=models.CASCADE,

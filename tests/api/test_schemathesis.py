@@ -3,18 +3,17 @@ valid and invalid requests, as an editor who may write. Zero server errors, zero
 that break the schema (status codes, content types, bodies, headers)."""
 
 import os
-import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 from pathlib import Path
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db import connection
 from rest_framework.authtoken.models import Token
+
+from tests.support import database_url, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ",".join(
@@ -27,19 +26,6 @@ CHECKS = ",".join(
     ]
 )
 pytestmark = pytest.mark.slow
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def database_url() -> str:
-    settings = connection.settings_dict
-    host = urllib.parse.quote(settings["HOST"] or "localhost", safe="")
-    credentials = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
-    return f"postgres://{credentials}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
 
 
 def wait_until_serving(url: str, server: subprocess.Popen, seconds: float = 60) -> None:

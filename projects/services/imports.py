@@ -1,0 +1,458 @@
+"""Importing source documents: intake (store, deduplicate, enqueue) and processing.
+
+Intake runs in the request (or the command): it refuses what can never be imported (empty,
+too big, not a supported format) with a message naming the field, stores the file and the
+document row, and enqueues processing once the transaction commits. The same bytes give the
+same document: its SHA-256 is unique.
+
+Processing runs in a Celery worker (or in the calling process with `--sync`): extract the
+text, split it into sentences, find mentions, derive proposals and store them, replacing
+what an earlier run derived, so running it twice gives the same result. Each step updates
+the document's status and progress; a bad file ends `failed` with a message for people.
+"""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import PurePath
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files.base import ContentFile
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from projects.importing.detect import COMPANY, COUNTRY, PROJECT_TYPE, current_detector
+from projects.importing.extract import (
+    ExtractionError,
+    Limits,
+    describe,
+    extract,
+    format_size,
+    sniff,
+)
+from projects.importing.fetch import FetchError, fetch
+from projects.importing.language import detect_language
+from projects.importing.propose import Draft, draft_proposals
+from projects.importing.sentences import split_sentences
+from projects.models import (
+    Mention,
+    ProcessingStatus,
+    ProjectCompany,
+    ProjectCountry,
+    Proposal,
+    ProposalStatus,
+    SourceDocument,
+)
+from projects.models.source import DocumentKind
+from projects.partial_dates import PartialDate
+
+logger = logging.getLogger(__name__)
+
+EXTENSIONS = {
+    "application/pdf": ".pdf",
+    "text/html": ".html",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.document": ".docx",
+    "text/plain": ".txt",
+    "text/markdown": ".md",
+}
+METADATA_FIELDS = ("title", "authors", "publisher", "date", "url", "language", "kind")
+EXTRACTED_SHARE = 60  # percent of the progress bar that extraction fills
+
+
+class TransientImportError(Exception):
+    """Worth trying again later: the storage or the database was briefly unavailable."""
+
+
+@dataclass
+class ImportResult:
+    document: SourceDocument
+    created: bool  # False when the same bytes had been imported before
+
+
+def _metadata_fields(metadata: dict) -> dict:
+    """Model fields from optional import metadata; a bad value is a ValidationError naming it."""
+    unknown = sorted(set(metadata) - set(METADATA_FIELDS))
+    if unknown:
+        raise ValidationError(dict.fromkeys(unknown, "Unknown metadata field."))
+    fields: dict = {}
+    for name in ("title", "publisher", "url", "language"):
+        value = metadata.get(name)
+        if value not in (None, ""):
+            if not isinstance(value, str):
+                raise ValidationError({name: "Must be text."})
+            fields[name] = value.strip()
+    if "language" in fields:
+        fields["language"] = fields["language"].lower()
+    authors = metadata.get("authors")
+    if authors:
+        if isinstance(authors, str):
+            authors = [author.strip() for author in authors.split(";")]
+        if not isinstance(authors, list) or not all(isinstance(a, str) for a in authors):
+            raise ValidationError({"authors": "A list of names, or names separated by ';'."})
+        fields["authors"] = [author.strip() for author in authors if author.strip()]
+    if metadata.get("date"):
+        try:
+            published = PartialDate.parse(str(metadata["date"]))
+        except ValueError as error:
+            raise ValidationError({"date": str(error)}) from None
+        fields["published_on"], fields["published_precision"] = published.date, published.precision
+    if metadata.get("kind"):
+        if metadata["kind"] not in DocumentKind.values:
+            raise ValidationError(
+                {"kind": f"One of {', '.join(DocumentKind.values)}, not {metadata['kind']!r}."}
+            )
+        fields["kind"] = metadata["kind"]
+    return fields
+
+
+def check_size(size: int, *, name: str = "file") -> None:
+    """Refuse a file over the upload limit before reading it."""
+    limit = settings.IMPORT_MAX_UPLOAD_BYTES
+    if size > limit:
+        raise ValidationError(
+            {
+                name: f"The file is {format_size(size)}; imports are limited to "
+                f"{format_size(limit)} (DSR_IMPORT_MAX_UPLOAD_BYTES)."
+            }
+        )
+
+
+def refuse_content(data: bytes, *, name: str = "file") -> str:
+    """The media type of `data`, or a ValidationError saying why it cannot be imported."""
+    check_size(len(data), name=name)
+    if not data.strip():
+        raise ValidationError({name: "The file is empty."})
+    media_type = sniff(data)
+    if media_type is None:
+        raise ValidationError(
+            {
+                name: f"This file is not in a format that can be imported ({describe(data)}). "
+                "Accepted formats: PDF, HTML, DOCX, plain text and Markdown."
+            }
+        )
+    return media_type
+
+
+def document_import(
+    *,
+    data: bytes,
+    filename: str = "",
+    metadata: dict | None = None,
+    user=None,
+    reprocess: bool = False,
+    enqueue: bool = True,
+) -> ImportResult:
+    """Store `data` as a document and queue its processing; the same bytes give the same one."""
+    media_type = refuse_content(data)
+    fields = _metadata_fields(metadata or {})
+    digest = hashlib.sha256(data).hexdigest()
+    existing = SourceDocument.objects.filter(sha256=digest).first()
+    if existing is not None:
+        if reprocess:
+            document_reprocess(existing, enqueue=enqueue)
+        return ImportResult(existing, created=False)
+
+    filename = PurePath(filename or "").name[:200]
+    stem = PurePath(filename).stem if filename else ""
+    document = SourceDocument(
+        title=fields.pop("title", "") or stem or f"Document {digest[:12]}",
+        original_filename=filename,
+        media_type=media_type,
+        size=len(data),
+        sha256=digest,
+        status=ProcessingStatus.QUEUED,
+        uploaded_by=user if user is not None and user.is_authenticated else None,
+        **fields,
+    )
+    stored_name = f"{digest[:16]}{EXTENSIONS[media_type]}"
+    try:
+        with transaction.atomic():
+            document.file.save(stored_name, ContentFile(data), save=False)
+            document.full_clean(exclude=["file", "sha256"])
+            document.save()
+    except IntegrityError:
+        # Another request stored the same bytes a moment ago.
+        if document.file:
+            document.file.delete(save=False)
+        existing = SourceDocument.objects.filter(sha256=digest).first()
+        if existing is None:
+            raise
+        return ImportResult(existing, created=False)
+    if enqueue:
+        _enqueue_on_commit(document.pk)
+    return ImportResult(document, created=True)
+
+
+def document_import_url(
+    *, url: str, metadata: dict | None = None, user=None, reprocess=False, enqueue=True
+) -> ImportResult:
+    """Download `url` (public addresses only) and import it; the document keeps the URL."""
+    try:
+        fetched = fetch(url)
+    except FetchError as error:
+        raise ValidationError({"url": str(error)}) from None
+    metadata = {**(metadata or {})}
+    metadata.setdefault("url", url)
+    try:
+        return document_import(
+            data=fetched.data,
+            filename=fetched.filename,
+            metadata=metadata,
+            user=user,
+            reprocess=reprocess,
+            enqueue=enqueue,
+        )
+    except ValidationError as error:
+        # What was wrong with the file came from the URL: report it there.
+        if hasattr(error, "error_dict") and "file" in error.error_dict:
+            raise ValidationError({"url": error.error_dict["file"]}) from None
+        raise
+
+
+def document_reprocess(document: SourceDocument, *, enqueue: bool = True) -> None:
+    """Queue `document` for processing again; what the last run derived is replaced."""
+    if not document.file:
+        raise ValidationError({"file": "A document without a file has nothing to process."})
+    SourceDocument.objects.filter(pk=document.pk).update(
+        status=ProcessingStatus.QUEUED, progress=0, error="", updated=timezone.now()
+    )
+    document.refresh_from_db()
+    if enqueue:
+        _enqueue_on_commit(document.pk)
+
+
+def _enqueue_on_commit(document_id: int) -> None:
+    def send():
+        from projects.tasks import process_document
+
+        try:
+            process_document.delay(document_id)
+        except Exception as error:  # the broker is down: say so on the document
+            logger.exception("Could not queue document %s", document_id)
+            SourceDocument.objects.filter(pk=document_id).update(
+                error=f"Waiting for a worker: the task queue could not be reached ({error}). "
+                "Reprocess the document once the queue is back.",
+            )
+
+    transaction.on_commit(send)
+
+
+# Processing ----------------------------------------------------------------------------
+
+
+def _set_state(document_id: int, status: str, progress: int, **fields) -> None:
+    SourceDocument.objects.filter(pk=document_id).update(
+        status=status, progress=progress, updated=timezone.now(), **fields
+    )
+
+
+def document_fail(document_id: int, message: str) -> None:
+    _set_state(document_id, ProcessingStatus.FAILED, 100, error=message)
+
+
+def document_process(document_id: int, *, time_limit: float | None = None) -> str:
+    """Process a stored document; returns its final status. Safe to run twice."""
+    document = SourceDocument.objects.filter(pk=document_id).first()
+    if document is None or not document.file:
+        logger.info("Document %s is gone or has no file; nothing to process", document_id)
+        return "missing"
+    seconds = time_limit if time_limit is not None else settings.IMPORT_TIME_LIMIT
+    limits = Limits.from_settings(seconds=seconds)
+    _set_state(document_id, ProcessingStatus.EXTRACTING, 1, error="")
+    try:
+        with document.file.open("rb") as stored:
+            data = stored.read()
+    except FileNotFoundError:
+        document_fail(document_id, "The stored file is missing; import the document again.")
+        return ProcessingStatus.FAILED
+    except OSError as error:
+        raise TransientImportError(f"Could not read the stored file: {error}") from error
+
+    reported = [0]
+
+    def progress(fraction: float) -> None:
+        percent = 1 + int(max(0.0, min(1.0, fraction)) * (EXTRACTED_SHARE - 1))
+        if percent >= reported[0] + 5:
+            reported[0] = percent
+            _set_state(document_id, ProcessingStatus.EXTRACTING, percent)
+
+    try:
+        extracted = extract(data, limits=limits, progress=progress)
+    except ExtractionError as error:
+        document_fail(document_id, str(error))
+        return ProcessingStatus.FAILED
+
+    text = extracted.text
+    updates = {
+        "text": text,
+        "page_count": extracted.page_count,
+        "media_type": extracted.media_type,
+    }
+    provisional = {
+        "",
+        PurePath(document.original_filename).stem,
+        f"Document {document.sha256[:12]}",
+    }
+    if extracted.title and document.title in provisional:
+        updates["title"] = extracted.title[:500]
+    if not document.language:
+        updates["language"] = detect_language(text)
+    _set_state(document_id, ProcessingStatus.ANALYZING, EXTRACTED_SHARE + 5, **updates)
+
+    found = current_detector().find(text)
+    sentences = split_sentences(text)
+    if limits.deadline is not None and time.monotonic() > limits.deadline:
+        document_fail(
+            document_id,
+            f"Processing took longer than {seconds:g} seconds (DSR_IMPORT_TIME_LIMIT).",
+        )
+        return ProcessingStatus.FAILED
+    drafts = draft_proposals(text, sentences, found)
+    _set_state(document_id, ProcessingStatus.ANALYZING, 90)
+    _store_results(document_id, text, sentences, extracted.page_starts, found, drafts)
+    return ProcessingStatus.DONE
+
+
+def _page(page_starts: list[int], offset: int) -> int | None:
+    return bisect.bisect_right(page_starts, offset) if page_starts else None
+
+
+def _store_results(document_id, text, sentences, page_starts, found, drafts: list[Draft]):
+    starts = [start for start, _ in sentences]
+    mentions = []
+    for item in found:
+        index = bisect.bisect_right(starts, item.start) - 1
+        sentence = text[sentences[index][0] : sentences[index][1]] if index >= 0 else ""
+        mentions.append(
+            Mention(
+                document_id=document_id,
+                start=item.start,
+                end=item.end,
+                text=item.text[:300],
+                sentence=sentence,
+                page=_page(page_starts, item.start),
+                country_id=item.entity_id if item.kind == COUNTRY else None,
+                company_id=item.entity_id if item.kind == COMPANY else None,
+                project_type_id=item.entity_id if item.kind == PROJECT_TYPE else None,
+            )
+        )
+    with transaction.atomic():
+        # One run at a time per document: a redelivered task waits for the first to finish.
+        document = SourceDocument.objects.select_for_update().get(pk=document_id)
+        Mention.objects.filter(document=document).delete()
+        Proposal.objects.filter(document=document, status=ProposalStatus.PENDING).delete()
+        Mention.objects.bulk_create(mentions, batch_size=2000)
+        decided = set(Proposal.objects.filter(document=document).values_list("key", flat=True))
+        _create_proposals(document, text, page_starts, [d for d in drafts if d.key not in decided])
+        SourceDocument.objects.filter(pk=document_id).update(
+            status=ProcessingStatus.DONE, progress=100, error="", updated=timezone.now()
+        )
+
+
+def _create_proposals(document, text, page_starts, drafts: list[Draft]) -> None:
+    matches = matching_projects(drafts)
+    proposals = Proposal.objects.bulk_create(
+        [
+            Proposal(
+                document=document,
+                key=draft.key,
+                sentence=text[draft.spans[0][0] : draft.spans[0][1]],
+                sentences=[text[start:end] for start, end in draft.spans],
+                start=draft.spans[0][0],
+                page=_page(page_starts, draft.spans[0][0]),
+                confidence=draft.confidence,
+                project_id=match,
+            )
+            for draft, match in zip(drafts, matches, strict=True)
+        ]
+    )
+    for relation, attribute in (
+        ("companies", "companies"),
+        ("project_types", "project_types"),
+        ("countries", "countries"),
+    ):
+        through = getattr(Proposal, relation).through
+        target = getattr(Proposal, relation).field.related_model._meta.model_name
+        through.objects.bulk_create(
+            [
+                through(proposal_id=proposal.pk, **{f"{target}_id": entity_id})
+                for proposal, draft in zip(proposals, drafts, strict=True)
+                for entity_id in getattr(draft, attribute)
+            ]
+        )
+
+
+def matching_projects(drafts: list[Draft]) -> list[int | None]:
+    """For each draft, the existing project that matches it best, or None: the same kind of
+    project (if the draft names one), one of its organisations (if it names any), and the
+    most countries in common (then the oldest). Two queries for any number of drafts."""
+    countries = set().union(*(d.countries for d in drafts)) if drafts else set()
+    kinds = set().union(*(d.project_types for d in drafts)) if drafts else set()
+    companies = set().union(*(d.companies for d in drafts)) if drafts else set()
+    if not countries:
+        return [None] * len(drafts)
+    rows = ProjectCountry.objects.filter(country_id__in=countries).filter(
+        Q(project__project_type_id__in=kinds) | Q(project__companies__in=companies)
+    )
+    candidates: dict[int, tuple[int | None, set[int]]] = {}
+    for project_id, kind_id, country_id in rows.values_list(
+        "project_id", "project__project_type_id", "country_id"
+    ).distinct():
+        candidates.setdefault(project_id, (kind_id, set()))[1].add(country_id)
+    partners: dict[int, set[int]] = {}
+    for project_id, company_id in ProjectCompany.objects.filter(
+        project_id__in=candidates, company_id__in=companies
+    ).values_list("project_id", "company_id"):
+        partners.setdefault(project_id, set()).add(company_id)
+
+    def best(draft: Draft) -> int | None:
+        scored = [
+            (-len(shared), project_id)
+            for project_id, (kind_id, project_countries) in candidates.items()
+            if (shared := project_countries & draft.countries)
+            and (not draft.project_types or kind_id in draft.project_types)
+            and (not draft.companies or partners.get(project_id, set()) & draft.companies)
+        ]
+        return min(scored)[1] if scored else None
+
+    return [best(draft) for draft in drafts]
+
+
+def document_summary(document: SourceDocument) -> dict:
+    """What an import found, in the shape `import_document --json` prints."""
+    mentions = Mention.objects.filter(document=document)
+
+    def distinct(key: str) -> list[str]:
+        return sorted(set(mentions.exclude(**{key: None}).values_list(key, flat=True)))
+
+    proposals = document.proposals.prefetch_related("companies", "project_types", "countries")
+    return {
+        "id": document.pk,
+        "sha256": document.sha256,
+        "status": document.status,
+        "title": document.title,
+        "language": document.language,
+        "pages": document.page_count,
+        "error": document.error,
+        "mentions": {
+            "countries": distinct("country__iso2"),
+            "companies": distinct("company__slug"),
+            "project_types": distinct("project_type__slug"),
+        },
+        "proposals": [
+            {
+                "companies": sorted(c.slug for c in proposal.companies.all()),
+                "project_types": sorted(t.slug for t in proposal.project_types.all()),
+                "countries": sorted(c.iso2 for c in proposal.countries.all()),
+                "sentence": proposal.sentence,
+                "confidence": proposal.confidence,
+            }
+            for proposal in proposals.order_by("start")
+        ],
+    }

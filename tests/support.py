@@ -1,0 +1,41 @@
+"""Helpers for tests that start other processes (servers, workers) against the test database."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import urllib.parse
+
+from django.db import connection
+
+
+def database_url() -> str:
+    """A DATABASE_URL for the database this test run uses, for child processes."""
+    settings = connection.settings_dict
+    host = urllib.parse.quote(settings["HOST"] or "localhost", safe="")
+    credentials = settings["USER"] + (f":{settings['PASSWORD']}" if settings["PASSWORD"] else "")
+    return f"postgres://{credentials}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def wait_for(predicate, seconds: float, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+def child_environment(**overrides: str) -> dict[str, str]:
+    """This process's environment for a child, without the async override the browser tests
+    set (a child must not inherit it)."""
+    env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
+    env.update(overrides)
+    return env

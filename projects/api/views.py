@@ -265,7 +265,7 @@ class DocumentViewSet(KnowledgeBaseViewSet):
     def _import_response(self, result):
         document = self.get_queryset().get(pk=result.document.pk)
         data = self.get_serializer(document).data
-        headers = {"Location": data["url"]}
+        headers = {"Location": str(data["url"])}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(data, status=code, headers=headers)
 

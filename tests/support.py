@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import socket
+import subprocess
+import sys
 import time
 import urllib.parse
+from pathlib import Path
 
 from django.db import connection
 
@@ -39,3 +42,30 @@ def child_environment(**overrides: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if k != "DJANGO_ALLOW_ASYNC_UNSAFE"}
     env.update(overrides)
     return env
+
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subprocess.Popen:
+    """A `celery worker` of this project in its own process group, its output in `log`."""
+    with open(log, "w") as output:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "celery",
+                "-A",
+                "dsr_kb",
+                "worker",
+                "--loglevel=INFO",
+                "--without-mingle",
+                "--without-gossip",
+                *options,
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # killed with its pool by os.killpg
+        )

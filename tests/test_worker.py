@@ -1,15 +1,12 @@
 """Without CELERY_BROKER_URL, a worker still processes tasks, through a local transport."""
 
 import os
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
 from celery import Celery
 
-ROOT = Path(__file__).resolve().parent.parent
+from tests.support import start_celery_worker, wait_for
 
 pytestmark = pytest.mark.slow
 
@@ -23,15 +20,6 @@ def filesystem_options(folder: Path) -> dict:
     }
 
 
-def wait_for(predicate, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def test_a_worker_processes_tasks_over_the_local_transport(tmp_path, monkeypatch):
     # Celery prefers CELERY_BROKER_URL from the environment over any configuration.
     monkeypatch.delenv("CELERY_BROKER_URL", raising=False)
@@ -39,26 +27,7 @@ def test_a_worker_processes_tasks_over_the_local_transport(tmp_path, monkeypatch
     log = tmp_path / "worker.log"
     env = {k: v for k, v in os.environ.items() if k != "CELERY_BROKER_URL"}
     env["DSR_BROKER_DIR"] = str(broker_dir)
-    with open(log, "w") as output:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "dsr_kb",
-                "worker",
-                "--pool=solo",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "--without-heartbeat",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-        )
+    worker = start_celery_worker(log, env, "--pool=solo", "--without-heartbeat")
     try:
         assert wait_for(lambda: "ready" in log.read_text(), 60), log.read_text()
         producer = Celery(broker="filesystem://")

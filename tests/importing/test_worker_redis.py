@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from io import BytesIO
 from pathlib import Path
@@ -27,9 +26,8 @@ from projects.importing.detect import Detector
 from projects.importing.propose import draft_proposals
 from projects.importing.sentences import split_sentences
 from projects.models import Mention, ProcessingStatus, Proposal, SourceDocument
-from tests.support import child_environment, database_url, wait_for
+from tests.support import child_environment, database_url, start_celery_worker, wait_for
 
-ROOT = Path(__file__).resolve().parents[2]
 REDIS_URL = os.environ.get("DSR_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 # Seconds before Redis hands an unacknowledged task to another worker.
 VISIBILITY_TIMEOUT = 3
@@ -78,27 +76,7 @@ class Worker:
             CELERY_BROKER_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
             DJANGO_SETTINGS_MODULE="dsr_kb.settings.test",
         )
-        with open(log, "w") as output:
-            self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "celery",
-                    "-A",
-                    "dsr_kb",
-                    "worker",
-                    "--concurrency=1",
-                    "--loglevel=INFO",
-                    "--without-mingle",
-                    "--without-gossip",
-                    f"--hostname=test-{log.stem}@%h",
-                ],
-                cwd=ROOT,
-                env=env,
-                stdout=output,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,  # its own process group: killed with its pool
-            )
+        self.process = start_celery_worker(log, env, "--concurrency=1", f"--hostname={log.stem}@%h")
         assert wait_for(lambda: "ready" in self.text() or self.process.poll() is not None, 60)
         assert self.process.poll() is None, self.text()
 

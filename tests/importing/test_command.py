@@ -263,3 +263,25 @@ def test_the_real_command_in_a_subprocess(committed_db, tmp_path, text_file):
         (False, "done"),
         (True, "failed"),
     ]
+
+
+@pytest.mark.django_db
+def test_without_sync_the_document_is_queued_for_a_worker(
+    text_file, django_capture_on_commit_callbacks
+):
+    with django_capture_on_commit_callbacks() as callbacks:
+        out = io.StringIO()
+        call_command("import_document", str(text_file), stdout=out)
+    assert len(callbacks) == 1, "one task enqueued"
+    document = SourceDocument.objects.get(original_filename=text_file.name)
+    assert document.status == ProcessingStatus.QUEUED
+    assert f"document {document.pk} queued" in out.getvalue()
+
+
+@pytest.mark.django_db
+def test_json_without_sync_waits_and_fails_when_no_worker_finishes(text_file):
+    # No worker runs in this test: after the wait the document is still queued, which is
+    # not success.
+    status, lines = run(text_file, "--json", "--wait", "1")
+    assert status == 1
+    assert lines[0]["status"] == ProcessingStatus.QUEUED

@@ -63,6 +63,11 @@ class Command(BaseCommand):
             results.append(self._import(path, metadata, options))
         if options["json"] and not options["sync"]:
             self._wait(results, options["wait"])
+        # Success is every document done (or already known); when only queueing for a
+        # worker, queued is the expected state.
+        expected = {ProcessingStatus.DONE}
+        if not options["sync"] and not options["json"]:
+            expected.add(ProcessingStatus.QUEUED)
         failed = False
         for source, result, refusal in results:
             if result is None:
@@ -73,7 +78,7 @@ class Command(BaseCommand):
                 line["source"] = source
                 line["known"] = not result.created
             known = result is not None and not result.created and not options["reprocess"]
-            if line["status"] == ProcessingStatus.FAILED and not known:
+            if line["status"] not in expected and not known:
                 failed = True
             self._print(line, options["json"])
         if failed:

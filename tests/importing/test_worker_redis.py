@@ -42,7 +42,7 @@ SENTENCES = [
 
 
 @pytest.fixture
-def redis_broker():
+def redis_broker(monkeypatch):
     """This process's Celery app sends to a Redis database of the test's own."""
     import redis
 
@@ -58,6 +58,8 @@ def redis_broker():
     from dsr_kb.celery import app
 
     saved = app.conf.broker_url, app.conf.broker_transport_options
+    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
+    monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
     app.conf.broker_url = REDIS_URL
     app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
     app._after_fork()  # drop connections to the previous broker

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 import urllib.parse
+from contextlib import contextmanager
 from pathlib import Path
 
 from django.db import connection
@@ -69,3 +70,27 @@ def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subpro
             stderr=subprocess.STDOUT,
             start_new_session=True,  # killed with its pool by os.killpg
         )
+
+
+@contextmanager
+def celery_broker(url: str, transport_options: dict | None = None):
+    """Make this process's Celery app send to `url` for the duration, then put it back.
+    Celery reads CELERY_BROKER_URL from the environment before its configuration (CI sets
+    it), so both change."""
+    from dsr_kb.celery import app
+
+    saved = os.environ.get("CELERY_BROKER_URL"), app.conf.broker_url
+    saved_options = app.conf.broker_transport_options
+    os.environ["CELERY_BROKER_URL"] = url
+    app.conf.broker_url = url
+    app.conf.broker_transport_options = transport_options or {}
+    app._after_fork()  # drop the connections to the previous broker
+    try:
+        yield app
+    finally:
+        if saved[0] is None:
+            os.environ.pop("CELERY_BROKER_URL", None)
+        else:
+            os.environ["CELERY_BROKER_URL"] = saved[0]
+        app.conf.broker_url, app.conf.broker_transport_options = saved[1], saved_options
+        app._after_fork()

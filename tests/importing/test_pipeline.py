@@ -21,6 +21,7 @@ from projects.models import (
 from projects.services import imports
 from projects.services.imports import document_import, document_process, document_reprocess
 from projects.tasks import process_document
+from tests.support import celery_broker
 
 pytestmark = pytest.mark.django_db
 
@@ -453,28 +454,12 @@ def test_enqueueing_waits_for_the_commit_and_happens_once(django_capture_on_comm
 def test_a_broker_failure_leaves_the_document_queued_with_an_explanation(
     django_capture_on_commit_callbacks,
 ):
-    from dsr_kb.celery import app
-
     with django_capture_on_commit_callbacks() as callbacks:
         document = document_import(data=TEXT.encode()).document
     assert len(callbacks) == 1
 
-    saved = app.conf.broker_url, app.conf.broker_transport_options
-
-    def reset_pools():
-        if app._pool is not None:
-            app._pool.force_close_all()
-        app._pool = None
-        app.amqp._producer_pool = None
-
-    reset_pools()
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app.conf.broker_transport_options = {}
-    try:
+    with celery_broker("redis://127.0.0.1:1/0"):
         callbacks[0]()  # must not raise: the request that imported has already answered
-    finally:
-        reset_pools()
-        app.conf.broker_url, app.conf.broker_transport_options = saved
 
     document.refresh_from_db()
     assert document.status == ProcessingStatus.QUEUED

@@ -26,7 +26,13 @@ from projects.importing.detect import Detector
 from projects.importing.propose import draft_proposals
 from projects.importing.sentences import split_sentences
 from projects.models import Mention, ProcessingStatus, Proposal, SourceDocument
-from tests.support import child_environment, database_url, start_celery_worker, wait_for
+from tests.support import (
+    celery_broker,
+    child_environment,
+    database_url,
+    start_celery_worker,
+    wait_for,
+)
 
 REDIS_URL = os.environ.get("DSR_TEST_REDIS_URL", "redis://127.0.0.1:6379/7")
 # Seconds before Redis hands an unacknowledged task to another worker.
@@ -42,7 +48,7 @@ SENTENCES = [
 
 
 @pytest.fixture
-def redis_broker(monkeypatch):
+def redis_broker():
     """This process's Celery app sends to a Redis database of the test's own."""
     import redis
 
@@ -55,17 +61,8 @@ def redis_broker(monkeypatch):
             pytest.fail(f"{reason}; CI is 'true', so these tests must run.", pytrace=False)
         pytest.skip(reason)
     client.flushdb()
-    from dsr_kb.celery import app
-
-    saved = app.conf.broker_url, app.conf.broker_transport_options
-    # Celery reads CELERY_BROKER_URL from the environment before its configuration.
-    monkeypatch.setenv("CELERY_BROKER_URL", REDIS_URL)
-    app.conf.broker_url = REDIS_URL
-    app.conf.broker_transport_options = {"visibility_timeout": VISIBILITY_TIMEOUT}
-    app._after_fork()  # drop connections to the previous broker
-    yield client
-    app.conf.broker_url, app.conf.broker_transport_options = saved
-    app._after_fork()
+    with celery_broker(REDIS_URL, {"visibility_timeout": VISIBILITY_TIMEOUT}):
+        yield client
     client.flushdb()
 
 

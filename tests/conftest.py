@@ -3,6 +3,9 @@ from django.core.management import call_command
 
 
 def load_reference_and_demo_data() -> None:
+    from projects.roles import roles_sync
+
+    roles_sync()  # a flushed database (transactional tests) lost the migration's groups
     with open("/dev/null", "w") as quiet:
         call_command("load_reference_data", stdout=quiet)
         call_command("load_demo", stdout=quiet)

@@ -12,6 +12,7 @@ from projects.partial_dates import (
 
 from .base import (
     TimeStampedModel,
+    aliases_field,
     choice_constraint,
     coordinates_constraints,
     non_negative_constraint,
@@ -60,6 +61,7 @@ class ProjectQuerySet(models.QuerySet):
 class Project(TimeStampedModel):
     name = models.CharField(max_length=300)
     slug = models.SlugField(max_length=200, unique=True)
+    aliases = aliases_field("Other names of the project, including those of merged duplicates.")
     description = models.TextField(blank=True)
     project_type = models.ForeignKey(
         "projects.ProjectType", on_delete=models.PROTECT, related_name="projects"

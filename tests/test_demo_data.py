@@ -59,5 +59,30 @@ def test_a_bad_record_names_the_project_and_the_field_and_writes_nothing():
     data["projects"][-1]["completed"] = "2018-13"
     data["projects"][0]["name"] = "Renamed, then rolled back"
     with pytest.raises(ValidationError, match=r"demo project .*completed.*not a valid date"):
-        demo_load(data)
+        demo_load(data, update=True)
     assert not Project.objects.filter(name="Renamed, then rolled back").exists()
+
+
+def test_a_second_load_keeps_what_editors_changed_and_update_resets_it(demo):
+    project = Project.objects.get(slug=read_reference("demo.json")["projects"][0]["slug"])
+    Project.objects.filter(pk=project.pk).update(name="Renamed by an editor", publication="draft")
+    outcomes = demo_load()
+    assert outcomes["projects"]["kept"] == len(read_reference("demo.json")["projects"])
+    project.refresh_from_db()
+    assert (project.name, project.publication) == ("Renamed by an editor", "draft")
+    demo_load(update=True)
+    project.refresh_from_db()
+    assert project.publication == "published"
+    assert project.name != "Renamed by an editor"
+
+
+def test_a_demo_project_merged_into_another_is_not_created_again(demo):
+    from projects.services.merge import projects_merge
+
+    records = read_reference("demo.json")["projects"]
+    survivor = Project.objects.get(slug=records[0]["slug"])
+    duplicate = Project.objects.get(slug=records[1]["slug"])
+    projects_merge(survivor=survivor, duplicates=[duplicate])
+    demo_load()
+    demo_load(update=True)
+    assert not Project.objects.filter(slug=records[1]["slug"]).exists()

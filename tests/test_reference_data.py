@@ -168,9 +168,9 @@ def test_loading_twice_changes_nothing_and_records_no_history():
         assert list(model.objects.order_by("pk").values()) == rows_before[model.__name__]
 
 
-def test_an_edited_entry_is_restored_by_the_next_load():
+def test_an_edited_entry_is_restored_by_a_load_with_update():
     Country.objects.filter(iso2="KE").update(name="Kenia", aliases=[])
-    report = reference_data_load()["countries"]
+    report = reference_data_load(update=True)["countries"]
     assert (report.updated, report.changed_keys) == (1, ["KE"])
     assert Country.objects.get(iso2="KE").name == "Kenya"
 
@@ -178,3 +178,28 @@ def test_an_edited_entry_is_restored_by_the_next_load():
 def test_the_command_reports_what_it_did(capsys):
     call_command("load_reference_data")
     assert "countries: created 0, updated 0, unchanged 249" in capsys.readouterr().out
+
+
+def test_a_second_load_keeps_editors_changes_and_update_restores_the_shipped_values():
+    fiber = ProjectType.objects.get(slug="fiber-link")
+    fiber.keywords = [*fiber.keywords, "dark fibre lease"]
+    fiber.save()
+    reports = reference_data_load()
+    assert reports["project_types"].kept == 1
+    fiber.refresh_from_db()
+    assert "dark fibre lease" in fiber.keywords
+
+    reference_data_load(update=True)
+    fiber.refresh_from_db()
+    assert "dark fibre lease" not in fiber.keywords
+
+
+def test_an_organisation_merged_into_another_is_not_created_again():
+    from projects.services.merge import companies_merge
+
+    survivor = Company.objects.get(slug="huawei")
+    duplicate = Company.objects.get(slug="zte")
+    companies_merge(survivor=survivor, duplicates=[duplicate])
+    reference_data_load()
+    reference_data_load(update=True)
+    assert not Company.objects.filter(slug="zte").exists()

@@ -8,20 +8,31 @@ import pghistory
 from django.core.exceptions import ValidationError
 from django.db import transaction
 
-from projects.models import Publication
+from projects.models import Project, Publication
 
 from .documents import citation_upsert, document_register
 from .projects import project_upsert
-from .reference import organisations_load, read_reference
+from .reference import merged_names, organisations_load, read_reference
 
 
-def demo_load(data: dict | None = None) -> dict[str, Counter]:
-    """Upsert the demo organisations, projects, sources and citations, all published."""
+def demo_load(data: dict | None = None, *, update: bool = False) -> dict[str, Counter]:
+    """Load the demo organisations, projects, sources and citations, published.
+
+    A demo project that exists is left as editors keep it (unpublished, corrected, merged into
+    another: its name is then the other's alias) unless `update` asks to reset it."""
     data = data if data is not None else read_reference("demo.json")
     outcomes = {"projects": Counter(), "documents": Counter(), "citations": Counter()}
     with transaction.atomic(), pghistory.context(service="demo_load"):
-        outcomes["organisations"] = Counter(organisations_load(data["organisations"]).as_dict())
+        outcomes["organisations"] = Counter(
+            organisations_load(data["organisations"], update=update).as_dict()
+        )
+        existing = set(Project.objects.values_list("slug", flat=True))
+        merged = merged_names(Project)
         for record in data["projects"]:
+            merged_away = record["slug"] not in existing and record["name"].casefold() in merged
+            if merged_away or (record["slug"] in existing and not update):
+                outcomes["projects"]["kept"] += 1
+                continue
             try:
                 _load_project(record, outcomes)
             except (ValidationError, KeyError) as error:

@@ -13,20 +13,32 @@ class UpsertReport:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: int = 0  # differ from the shipped values, left as editors made them
     changed_keys: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, int]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "kept": self.kept,
+        }
 
 
 def upsert_rows(
-    model: type[models.Model], key: str, rows: list[dict], report: UpsertReport | None = None
+    model: type[models.Model],
+    key: str,
+    rows: list[dict],
+    report: UpsertReport | None = None,
+    *,
+    update: bool = True,
 ) -> dict[str, models.Model]:
     """Create missing rows and update changed ones, matched on the unique field `key`.
 
     Rows that already hold the given values are not written, so running a load twice
     changes nothing (and records no history). New rows go in with one bulk insert.
     Foreign keys are given by their `<name>_id` attribute. Returns the objects by key.
+    With `update=False`, existing rows are never written: what editors changed is kept.
     """
     report = report if report is not None else UpsertReport()
     existing = model.objects.in_bulk([row[key] for row in rows], field_name=key)
@@ -43,6 +55,9 @@ def upsert_rows(
         changes = {name: value for name, value in row.items() if getattr(obj, name) != value}
         if not changes:
             report.unchanged += 1
+            continue
+        if not update:
+            report.kept += 1
             continue
         for name, value in changes.items():
             setattr(obj, name, value)

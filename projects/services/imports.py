@@ -20,6 +20,7 @@ import time
 from dataclasses import dataclass
 from pathlib import PurePath
 
+import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
@@ -149,6 +150,19 @@ def document_import(
     enqueue: bool = True,
 ) -> ImportResult:
     """Store `data` as a document and queue its processing; the same bytes give the same one."""
+    user_id = user.pk if user is not None and user.is_authenticated else None
+    with pghistory.context(service="import", user=user_id):
+        return _document_import(
+            data=data,
+            filename=filename,
+            metadata=metadata,
+            user=user,
+            reprocess=reprocess,
+            enqueue=enqueue,
+        )
+
+
+def _document_import(*, data, filename, metadata, user, reprocess, enqueue) -> ImportResult:
     media_type = refuse_content(data)
     fields = _metadata_fields(metadata or {})
     digest = hashlib.sha256(data).hexdigest()
@@ -258,6 +272,11 @@ def document_fail(document_id: int, message: str) -> None:
 
 def document_process(document_id: int, *, time_limit: float | None = None) -> str:
     """Process a stored document; returns its final status. Safe to run twice."""
+    with pghistory.context(service="import_processing", document=document_id):
+        return _document_process(document_id, time_limit=time_limit)
+
+
+def _document_process(document_id: int, *, time_limit: float | None) -> str:
     document = SourceDocument.objects.filter(pk=document_id).first()
     if document is None or not document.file:
         logger.info("Document %s is gone or has no file; nothing to process", document_id)

@@ -7,6 +7,7 @@ from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
+from django.utils import timezone
 
 from projects.models import (
     Company,
@@ -153,4 +154,6 @@ def projects_set_publication(*, projects: models.QuerySet, publication: str) -> 
     """Move a selection of projects to a publication state in one statement."""
     if publication not in Publication.values:
         raise ValidationError({"publication": f"unknown publication state {publication!r}"})
-    return projects.exclude(publication=publication).update(publication=publication)
+    return projects.exclude(publication=publication).update(
+        publication=publication, updated=timezone.now()
+    )

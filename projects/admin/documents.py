@@ -5,86 +5,11 @@ from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 
-from .models import (
-    Citation,
-    Company,
-    Country,
-    Initiative,
-    Project,
-    ProjectCompany,
-    ProjectCountry,
-    ProjectInitiative,
-    ProjectType,
-    Proposal,
-    SourceDocument,
-)
-from .models.source import DocumentKind
-from .services import imports
+from projects.models import Proposal, SourceDocument
+from projects.models.source import DocumentKind
+from projects.services import imports
 
-
-@admin.register(Country)
-class CountryAdmin(admin.ModelAdmin):
-    list_display = ["name", "iso2", "iso3", "region", "subregion"]
-    list_filter = ["region", "subregion"]
-    search_fields = ["name", "official_name", "iso2", "iso3", "aliases"]
-    readonly_fields = ["created", "updated"]
-
-
-@admin.register(Company)
-class CompanyAdmin(admin.ModelAdmin):
-    list_display = ["name", "chinese_name", "kind", "ownership", "headquarters"]
-    list_filter = ["kind", "ownership"]
-    search_fields = ["name", "chinese_name", "aliases", "slug"]
-    prepopulated_fields = {"slug": ["name"]}
-    autocomplete_fields = ["headquarters", "parent"]
-    readonly_fields = ["created", "updated"]
-
-
-@admin.register(ProjectType)
-class ProjectTypeAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug", "position"]
-    search_fields = ["name", "keywords"]
-    prepopulated_fields = {"slug": ["name"]}
-
-
-@admin.register(Initiative)
-class InitiativeAdmin(admin.ModelAdmin):
-    list_display = ["name", "short_name", "launched_year"]
-    search_fields = ["name", "short_name"]
-    prepopulated_fields = {"slug": ["name"]}
-
-
-class ProjectCountryInline(admin.TabularInline):
-    model = ProjectCountry
-    autocomplete_fields = ["country"]
-    extra = 0
-
-
-class ProjectCompanyInline(admin.TabularInline):
-    model = ProjectCompany
-    autocomplete_fields = ["company"]
-    extra = 0
-
-
-class ProjectInitiativeInline(admin.TabularInline):
-    model = ProjectInitiative
-    extra = 0
-
-
-class CitationInline(admin.StackedInline):
-    model = Citation
-    autocomplete_fields = ["document"]
-    extra = 0
-
-
-@admin.register(Project)
-class ProjectAdmin(admin.ModelAdmin):
-    list_display = ["name", "project_type", "status", "publication", "updated"]
-    list_filter = ["publication", "status", "project_type"]
-    search_fields = ["name", "slug", "description"]
-    prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created", "updated"]
-    inlines = [ProjectCountryInline, ProjectCompanyInline, ProjectInitiativeInline, CitationInline]
+from .base import EditorAdmin
 
 
 class DocumentImportForm(forms.Form):
@@ -141,7 +66,7 @@ class ProposalInline(admin.TabularInline):
 
 
 @admin.register(SourceDocument)
-class SourceDocumentAdmin(admin.ModelAdmin):
+class SourceDocumentAdmin(EditorAdmin):
     list_display = ["title", "kind", "status", "progress", "page_count", "error_excerpt", "created"]
     list_filter = ["status", "kind", "language", "media_type"]
     search_fields = ["title", "publisher", "url", "original_filename", "sha256"]
@@ -158,8 +83,6 @@ class SourceDocumentAdmin(admin.ModelAdmin):
         "error",
         "mentions_found",
         "uploaded_by",
-        "created",
-        "updated",
     ]
     inlines = [ProposalInline]
     actions = ["reprocess"]
@@ -258,11 +181,3 @@ class SourceDocumentAdmin(admin.ModelAdmin):
                 target = {"url": "source_url" if upload else "url"}.get(field, field)
                 form.add_error(target if target in form.fields else None, errors)
             return None
-
-
-@admin.register(Citation)
-class CitationAdmin(admin.ModelAdmin):
-    list_display = ["project", "document", "claim"]
-    list_filter = ["claim"]
-    search_fields = ["project__name", "document__title", "quote"]
-    autocomplete_fields = ["project", "document"]

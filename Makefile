@@ -34,7 +34,7 @@ data: migrate
 
 # The worker runs in the background for as long as the web server does.
 run: data
-	@$(PY) -m celery -A dsr_kb worker --loglevel=INFO --concurrency=1 & worker=$$!; \
+	@$(PY) -m celery -A dsr_kb worker --loglevel=INFO --concurrency=1 --queues=documents,datasets,celery --beat --schedule=.data/celerybeat-schedule & worker=$$!; \
 	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; \
 	echo "Serving on http://$(HOST):$(PORT)/ (admin at /admin/, health at /healthz)"; \
 	$(PY) manage.py runserver $(HOST):$(PORT)

@@ -1,7 +1,12 @@
-"""The state of the services the app depends on, for /healthz."""
+"""Health: /healthz says the process serves (liveness: restart me if not); /readyz says
+whether it can do its work — database reachable, migrations applied, broker reachable
+(readiness: send me traffic or not). A database outage makes the app unready, never dead."""
+
+import os
 
 from celery import current_app
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections
+from django.db.migrations.executor import MigrationExecutor
 from django.db.utils import Error as DatabaseError
 
 
@@ -27,7 +32,27 @@ def broker_state() -> dict:
     return {"ok": True, "transport": transport}
 
 
-def health_report() -> dict:
-    checks = {"database": database_state(), "broker": broker_state()}
+def migrations_state() -> dict:
+    """Whether every migration is applied: a web replica started before `migrate` finished
+    must not serve a schema it does not know."""
+    try:
+        executor = MigrationExecutor(connections[DEFAULT_DB_ALIAS])
+        plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    except DatabaseError as error:
+        return {"ok": False, "error": str(error).strip() or error.__class__.__name__}
+    pending = [f"{migration.app_label}.{migration.name}" for migration, _ in plan]
+    return {"ok": not pending, "pending": pending}
+
+
+def liveness_report() -> dict:
+    return {"status": "ok", "pid": os.getpid()}
+
+
+def readiness_report() -> dict:
+    checks = {"database": database_state()}
+    checks["migrations"] = (
+        migrations_state() if checks["database"]["ok"] else {"ok": False, "error": "no database"}
+    )
+    checks["broker"] = broker_state()
     status = "ok" if all(check["ok"] for check in checks.values()) else "error"
     return {"status": status, **checks}

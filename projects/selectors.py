@@ -1,6 +1,10 @@
 """Reads: querysets shaped once (related rows fetched in a fixed number of queries, whatever
 the page size), used by the pages and the API."""
 
+import hashlib
+
+from django.conf import settings
+from django.core.cache import cache
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -84,10 +88,25 @@ def citation_list(user):
     return citations.filter(_role_project_filter(user)).order_by("project__name", "claim", "pk")
 
 
+def cached_for_visitors(user, key: str, compute):
+    """`compute()`, shared for AGGREGATE_CACHE_SECONDS between visitors who see only
+    published projects (editors always get fresh figures). With CACHE_URL set the cache is
+    Redis, shared by every web process."""
+    seconds = settings.AGGREGATE_CACHE_SECONDS
+    if seconds <= 0 or can_see_drafts(user):
+        return compute()
+    digest = hashlib.sha256(key.encode()).hexdigest()[:32]
+    return cache.get_or_set(f"aggregate:{digest}", compute, seconds)
+
+
 def knowledge_base_totals(user) -> dict[str, int]:
-    return {
-        "countries": Country.objects.count(),
-        "companies": Company.objects.count(),
-        "projects": visible_projects(user).count(),
-        "documents": SourceDocument.objects.count(),
-    }
+    return cached_for_visitors(
+        user,
+        "totals",
+        lambda: {
+            "countries": Country.objects.count(),
+            "companies": Company.objects.count(),
+            "projects": visible_projects(user).count(),
+            "documents": SourceDocument.objects.count(),
+        },
+    )

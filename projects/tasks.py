@@ -52,3 +52,17 @@ def process_document(self, document_id: int) -> str:
             "It has been logged; reprocess the document once it is fixed.",
         )
         return "failed"
+
+
+@shared_task(acks_late=True)
+def requeue_stuck_documents() -> dict:
+    """Periodic (celery beat): queue again the imports whose worker vanished."""
+    report = imports.documents_requeue_stuck()
+    if report.requeued or report.failed or report.resent:
+        logger.warning(
+            "Stuck imports: requeued %s, failed %s, resent %s",
+            report.requeued,
+            report.failed,
+            report.resent,
+        )
+    return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}

@@ -9,7 +9,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from . import filtersets, pages, selectors
-from .health import health_report
+from .health import liveness_report, readiness_report
 from .models import (
     Company,
     CompanyKind,
@@ -208,5 +208,12 @@ def about(request):
 
 
 def healthz(request):
-    report = health_report()
+    """Liveness: the process answers. It does not look at the database or the broker, so an
+    outage of theirs never gets healthy web processes restarted."""
+    return JsonResponse(liveness_report())
+
+
+def readyz(request):
+    """Readiness: database reachable, migrations applied, broker reachable; 503 otherwise."""
+    report = readiness_report()
     return JsonResponse(report, status=200 if report["status"] == "ok" else 503)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,6 +12,7 @@ import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
 from django.db import connection
 
 
@@ -62,6 +64,7 @@ def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subpro
                 "--loglevel=INFO",
                 "--without-mingle",
                 "--without-gossip",
+                "--queues=documents,datasets,celery",
                 *options,
             ],
             cwd=ROOT,
@@ -94,3 +97,32 @@ def celery_broker(url: str, transport_options: dict | None = None):
             os.environ["CELERY_BROKER_URL"] = saved[0]
         app.conf.broker_url, app.conf.broker_transport_options = saved[1], saved_options
         app._after_fork()
+
+
+def require_redis(url: str):
+    """A client for the Redis database at `url`; the test is skipped when Redis does not
+    answer — unless CI is "true", where a missing Redis is a failure."""
+    import redis
+
+    client = redis.Redis.from_url(url)
+    try:
+        client.ping()
+    except redis.exceptions.ConnectionError as error:
+        reason = f"Redis does not answer at {url}: {error}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{reason}; CI is 'true', so these tests must run.", pytrace=False)
+        pytest.skip(reason)
+    return client
+
+
+def stop_process_group(process: subprocess.Popen, seconds: float = 30) -> None:
+    """SIGTERM the process group `process` leads, SIGKILL it if it is still there after
+    `seconds`."""
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=seconds)

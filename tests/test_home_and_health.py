@@ -22,22 +22,47 @@ def test_drafts_are_not_counted_for_anonymous_visitors(client, make_project):
     assert '<dd data-total="projects">17</dd>' in response.content.decode()
 
 
-def test_healthz_reports_the_database_and_the_broker(client):
-    response = client.get("/healthz")
+def test_healthz_says_the_process_is_alive_without_asking_the_database(
+    client, django_assert_num_queries
+):
+    with django_assert_num_queries(0):
+        response = client.get("/healthz")
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
+    assert json.loads(response.content)["status"] == "ok"
+
+
+def test_readyz_reports_the_database_migrations_and_broker(client):
+    response = client.get("/readyz")
     assert response.status_code == 200
     assert response["Content-Type"] == "application/json"
     report = json.loads(response.content)
     assert report["status"] == "ok"
     assert report["database"]["ok"] is True
+    assert report["migrations"] == {"ok": True, "pending": []}
     assert report["broker"]["ok"] is True
 
 
-def test_healthz_answers_503_naming_an_unreachable_broker(client, monkeypatch):
+def test_readyz_answers_503_naming_pending_migrations(client, monkeypatch):
+    from django.db.migrations import Migration
+    from django.db.migrations.executor import MigrationExecutor
+
+    # As a web replica sees the database while `migrate` of a new release has not run yet.
+    pending = [(Migration("0099_next_release", "projects"), False)]
+    monkeypatch.setattr(MigrationExecutor, "migration_plan", lambda self, targets: pending)
+    response = client.get("/readyz")
+    assert response.status_code == 503
+    report = json.loads(response.content)
+    assert report["status"] == "error"
+    assert report["migrations"] == {"ok": False, "pending": ["projects.0099_next_release"]}
+
+
+def test_readyz_answers_503_naming_an_unreachable_broker(client, monkeypatch):
     # Celery reads CELERY_BROKER_URL from the environment before its own configuration.
     monkeypatch.setenv("CELERY_BROKER_URL", "redis://127.0.0.1:9/0")
     monkeypatch.setitem(current_app.conf, "broker_url", "redis://127.0.0.1:9/0")
     monkeypatch.setitem(current_app.conf, "broker_transport_options", {})
-    response = client.get("/healthz")
+    response = client.get("/readyz")
     assert response.status_code == 503
     report = json.loads(response.content)
     assert report["status"] == "error"

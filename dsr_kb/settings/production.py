@@ -2,7 +2,7 @@
 
 from django.core.exceptions import ImproperlyConfigured
 
-from dsr_kb.env import env_bool, env_int
+from dsr_kb.env import env_bool, env_int, env_str
 
 from .base import *  # noqa: F403
 from .base import INSECURE_DEFAULT_SECRET_KEY, SECRET_KEY
@@ -27,3 +27,7 @@ CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
+
+# Structured logs to standard output unless LOG_FORMAT says otherwise.
+if env_str("LOG_FORMAT", "json") == "json":
+    LOGGING["handlers"]["console"]["formatter"] = "json"  # noqa: F405

@@ -13,3 +13,6 @@ REST_FRAMEWORK = {
     **REST_FRAMEWORK,  # noqa: F405
     "DEFAULT_THROTTLE_RATES": {"anon": "1000000/minute", "user": "1000000/minute"},
 }
+
+# Tests change data and read aggregates at once: no stale figures (the cache has its own test).
+AGGREGATE_CACHE_SECONDS = 0

@@ -263,8 +263,9 @@ class DocumentViewSet(KnowledgeBaseViewSet):
             raise ValidationError(detail) from None
 
     def _import_response(self, result):
-        document = self.get_queryset().get(pk=result.document.pk)
-        data = self.get_serializer(document).data
+        # The document as the import left it (queued): re-reading it could already show a
+        # fast worker's progress, and the answer promises the state of the request's outcome.
+        data = self.get_serializer(result.document).data
         headers = {"Location": str(data["url"])}
         code = status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         return Response(data, status=code, headers=headers)
@@ -324,7 +325,12 @@ class StatsView(JSONErrorsMixin, APIView):
             errors.update({k: [str(m) for m in v] for k, v in filterset.errors.items()})
         if errors:
             return Response(errors, status=status.HTTP_400_BAD_REQUEST)
-        stats = project_stats(projects=filterset.qs, group_by=group_by, year_of=year_of)
+        key = f"stats:{group_by}:{year_of}:{sorted(params.lists())}"
+        stats = selectors.cached_for_visitors(
+            request.user,
+            key,
+            lambda: project_stats(projects=filterset.qs, group_by=group_by, year_of=year_of),
+        )
         if request.accepted_renderer.format == "csv":
             return Response(stats["results"])
         return Response(stats)

@@ -52,6 +52,7 @@ class ClaimKind(models.TextChoices):
 PROCESSING_FIELDS = [
     "status",
     "progress",
+    "attempts",
     "error",
     "text",
     "page_count",
@@ -96,6 +97,9 @@ class SourceDocument(TimeStampedModel):
         db_index=True,
     )
     progress = models.PositiveSmallIntegerField(default=0, help_text="Percent done.")
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="Times processing started since the document was (re)queued."
+    )
     error = models.TextField(blank=True, help_text="Why processing failed, for people.")
     uploaded_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True

@@ -18,6 +18,7 @@ import hashlib
 import logging
 import time
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import PurePath
 
 import pghistory
@@ -25,7 +26,7 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from projects.importing.detect import COMPANY, COUNTRY, PROJECT_TYPE, current_detector
@@ -234,7 +235,7 @@ def document_reprocess(document: SourceDocument, *, enqueue: bool = True) -> Non
     if not document.file:
         raise ValidationError({"file": "A document without a file has nothing to process."})
     SourceDocument.objects.filter(pk=document.pk).update(
-        status=ProcessingStatus.QUEUED, progress=0, error="", updated=timezone.now()
+        status=ProcessingStatus.QUEUED, progress=0, error="", attempts=0, updated=timezone.now()
     )
     document.refresh_from_db()
     if enqueue:
@@ -283,7 +284,7 @@ def _document_process(document_id: int, *, time_limit: float | None) -> str:
         return "missing"
     seconds = time_limit if time_limit is not None else settings.IMPORT_TIME_LIMIT
     limits = Limits.from_settings(seconds=seconds)
-    _set_state(document_id, ProcessingStatus.EXTRACTING, 1, error="")
+    _set_state(document_id, ProcessingStatus.EXTRACTING, 1, error="", attempts=F("attempts") + 1)
     try:
         with document.file.open("rb") as stored:
             data = stored.read()
@@ -441,6 +442,61 @@ def matching_projects(drafts: list[Draft]) -> list[int | None]:
         return min(scored)[1] if scored else None
 
     return [best(draft) for draft in drafts]
+
+
+@dataclass
+class SweepReport:
+    requeued: list[int]
+    failed: list[int]
+    resent: list[int]
+
+
+def documents_requeue_stuck(*, now=None) -> SweepReport:
+    """Find imports whose worker vanished and queue them again.
+
+    A document still `extracting` or `analyzing` past its time limit (plus a grace) has no
+    worker any more: it goes back to `queued` and is sent again — unless it has already been
+    started IMPORT_MAX_ATTEMPTS times, which means it kills its workers (out of memory, a
+    crash): then it fails, saying so. A document `queued` for longer than
+    IMPORT_QUEUED_TIMEOUT lost its message (a broker that was flushed, an enqueue that
+    failed): it is sent again. Processing is idempotent, so a document sent twice is harmless.
+    """
+    now = now or timezone.now()
+    report = SweepReport([], [], [])
+    stale = now - timedelta(seconds=settings.IMPORT_TIME_LIMIT + settings.IMPORT_STUCK_GRACE)
+    lost = now - timedelta(seconds=settings.IMPORT_QUEUED_TIMEOUT)
+    with transaction.atomic(), pghistory.context(service="requeue_stuck_documents"):
+        stuck = SourceDocument.objects.select_for_update(skip_locked=True).filter(
+            status__in=[ProcessingStatus.EXTRACTING, ProcessingStatus.ANALYZING],
+            updated__lt=stale,
+        )
+        for pk, attempts in stuck.values_list("pk", "attempts"):
+            if attempts >= settings.IMPORT_MAX_ATTEMPTS:
+                document_fail(
+                    pk,
+                    f"Processing was interrupted {attempts} times: its worker stopped each time "
+                    "(out of memory, or killed). Split the document or raise the workers' "
+                    "memory, then reprocess it.",
+                )
+                report.failed.append(pk)
+                continue
+            _set_state(
+                pk,
+                ProcessingStatus.QUEUED,
+                0,
+                error=f"Processing was interrupted (its worker stopped); queued again "
+                f"(attempt {attempts + 1} of {settings.IMPORT_MAX_ATTEMPTS}).",
+            )
+            _enqueue_on_commit(pk)
+            report.requeued.append(pk)
+        waiting = SourceDocument.objects.select_for_update(skip_locked=True).filter(
+            status=ProcessingStatus.QUEUED, updated__lt=lost
+        )
+        for pk in waiting.values_list("pk", flat=True):
+            SourceDocument.objects.filter(pk=pk).update(updated=now)
+            _enqueue_on_commit(pk)
+            report.resent.append(pk)
+    return report
 
 
 def document_summary(document: SourceDocument) -> dict:

@@ -26,6 +26,7 @@ from projects.importing.detect import Detector
 from projects.importing.propose import draft_proposals
 from projects.importing.sentences import split_sentences
 from projects.models import Mention, ProcessingStatus, Proposal, SourceDocument
+from projects.services.imports import documents_requeue_stuck
 from tests.support import (
     celery_broker,
     child_environment,
@@ -67,12 +68,12 @@ def redis_broker():
 
 
 class Worker:
-    def __init__(self, log: Path):
+    def __init__(self, log: Path, visibility_timeout: int = VISIBILITY_TIMEOUT):
         self.log = log
         env = child_environment(
             DATABASE_URL=database_url(),
             CELERY_BROKER_URL=REDIS_URL,
-            CELERY_BROKER_VISIBILITY_TIMEOUT=str(VISIBILITY_TIMEOUT),
+            CELERY_BROKER_VISIBILITY_TIMEOUT=str(visibility_timeout),
             DJANGO_SETTINGS_MODULE="dsr_kb.settings.test",
         )
         self.process = start_celery_worker(log, env, "--concurrency=1", f"--hostname={log.stem}@%h")
@@ -99,8 +100,8 @@ class Worker:
 def workers(tmp_path, redis_broker, committed_db):
     started: list[Worker] = []
 
-    def start(name: str) -> Worker:
-        worker = Worker(tmp_path / f"{name}.log")
+    def start(name: str, **options) -> Worker:
+        worker = Worker(tmp_path / f"{name}.log", **options)
         started.append(worker)
         return worker
 
@@ -194,4 +195,28 @@ def test_a_task_killed_mid_way_is_delivered_again_and_nothing_is_duplicated(work
     assert document.status == ProcessingStatus.DONE, document.error
     assert "projects.tasks.process_document" in second.text(), "the second worker ran it"
     assert document.page_count == 600
+    assert_derived_once(document)
+
+
+def test_the_sweep_requeues_a_document_whose_worker_vanished(workers, editor_client, settings):
+    # Redis would hand the message on only after an hour here: what brings the document back
+    # is the periodic sweep, as when a worker's message is lost for good.
+    first = workers("first", visibility_timeout=3600)
+    document = upload(editor_client, "A long report", long_pdf(600))
+    assert wait_for(
+        lambda: status_of(document) == "extracting" and document.progress >= 10, 120, 0.05
+    ), (document.status, document.progress, first.text())
+    first.kill()
+
+    settings.IMPORT_TIME_LIMIT, settings.IMPORT_STUCK_GRACE = 1, 1
+    time.sleep(2.5)
+    report = documents_requeue_stuck()
+    assert report.requeued == [document.pk]
+    document.refresh_from_db()
+    assert document.status == ProcessingStatus.QUEUED and "interrupted" in document.error
+
+    second = workers("second", visibility_timeout=3600)
+    assert wait_for(lambda: status_of(document) in ("done", "failed"), 180), second.text()
+    assert document.status == ProcessingStatus.DONE, document.error
+    assert document.attempts == 2
     assert_derived_once(document)

@@ -126,3 +126,27 @@ def stop_process_group(process: subprocess.Popen, seconds: float = 30) -> None:
     except subprocess.TimeoutExpired:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=seconds)
+
+
+def start_gunicorn(log: Path, env: dict[str, str], port: int) -> subprocess.Popen:
+    """gunicorn serving this project on 127.0.0.1:`port` in its own process group."""
+    with open(log, "w") as output:
+        return subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "dsr_kb.wsgi:application",
+                "--bind",
+                f"127.0.0.1:{port}",
+                "--workers",
+                "2",
+                "--timeout",
+                "60",
+            ],
+            cwd=ROOT,
+            env=env,
+            stdout=output,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )

@@ -13,7 +13,7 @@ import pytest
 from django.contrib.auth import get_user_model
 from rest_framework.authtoken.models import Token
 
-from tests.support import database_url, free_port
+from tests.support import database_url, free_port, start_gunicorn, stop_process_group
 
 ROOT = Path(__file__).resolve().parents[2]
 CHECKS = ",".join(
@@ -53,32 +53,12 @@ def server(committed_db, tmp_path):
         "API_ANON_THROTTLE_RATE": "1000000/minute",
         "API_USER_THROTTLE_RATE": "1000000/minute",
     }
-    log = open(tmp_path / "server.log", "w")  # noqa: SIM115
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "gunicorn",
-            "dsr_kb.wsgi:application",
-            "--bind",
-            f"127.0.0.1:{port}",
-            "--workers",
-            "2",
-            "--timeout",
-            "60",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
+    process = start_gunicorn(tmp_path / "server.log", env, port)
     try:
         wait_until_serving(f"http://127.0.0.1:{port}/healthz", process)
         yield f"http://127.0.0.1:{port}"
     finally:
-        process.terminate()
-        process.wait(timeout=30)
-        log.close()
+        stop_process_group(process)
 
 
 def test_the_api_answers_every_generated_request_within_its_schema(server, tmp_path):

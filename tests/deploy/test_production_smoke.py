@@ -38,6 +38,7 @@ from tests.support import (
     free_port,
     require_redis,
     start_celery_worker,
+    start_gunicorn,
     stop_process_group,
     wait_for,
 )
@@ -163,29 +164,6 @@ def manage(env: dict[str, str], *arguments: str) -> str:
     )
     assert result.returncode == 0, f"manage.py {arguments}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
-
-
-def start_gunicorn(log: Path, env: dict[str, str], port: int) -> subprocess.Popen:
-    with open(log, "w") as output:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "dsr_kb.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 @pytest.fixture(scope="module")

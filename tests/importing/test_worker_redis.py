@@ -31,6 +31,7 @@ from tests.support import (
     celery_broker,
     child_environment,
     database_url,
+    require_redis,
     start_celery_worker,
     wait_for,
 )
@@ -51,16 +52,7 @@ SENTENCES = [
 @pytest.fixture
 def redis_broker():
     """This process's Celery app sends to a Redis database of the test's own."""
-    import redis
-
-    client = redis.Redis.from_url(REDIS_URL)
-    try:
-        client.ping()
-    except redis.exceptions.ConnectionError as error:
-        reason = f"Redis does not answer at {REDIS_URL}: {error}"
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{reason}; CI is 'true', so these tests must run.", pytrace=False)
-        pytest.skip(reason)
+    client = require_redis(REDIS_URL)
     client.flushdb()
     with celery_broker(REDIS_URL, {"visibility_timeout": VISIBILITY_TIMEOUT}):
         yield client

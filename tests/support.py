@@ -50,29 +50,35 @@ def child_environment(**overrides: str) -> dict[str, str]:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subprocess.Popen:
-    """A `celery worker` of this project in its own process group, its output in `log`."""
+def start_logged(log: Path, env: dict[str, str], *command: str) -> subprocess.Popen:
+    """`python -m <command>` from the repository, in its own process group (so
+    stop_process_group takes its children too), its output in `log`."""
     with open(log, "w") as output:
         return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "dsr_kb",
-                "worker",
-                "--loglevel=INFO",
-                "--without-mingle",
-                "--without-gossip",
-                "--queues=documents,datasets,celery",
-                *options,
-            ],
+            [sys.executable, "-m", *command],
             cwd=ROOT,
             env=env,
             stdout=output,
             stderr=subprocess.STDOUT,
-            start_new_session=True,  # killed with its pool by os.killpg
+            start_new_session=True,
         )
+
+
+def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subprocess.Popen:
+    """A `celery worker` of this project consuming every queue, its output in `log`."""
+    return start_logged(
+        log,
+        env,
+        "celery",
+        "-A",
+        "dsr_kb",
+        "worker",
+        "--loglevel=INFO",
+        "--without-mingle",
+        "--without-gossip",
+        "--queues=documents,datasets,celery",
+        *options,
+    )
 
 
 @contextmanager
@@ -129,24 +135,16 @@ def stop_process_group(process: subprocess.Popen, seconds: float = 30) -> None:
 
 
 def start_gunicorn(log: Path, env: dict[str, str], port: int) -> subprocess.Popen:
-    """gunicorn serving this project on 127.0.0.1:`port` in its own process group."""
-    with open(log, "w") as output:
-        return subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "dsr_kb.wsgi:application",
-                "--bind",
-                f"127.0.0.1:{port}",
-                "--workers",
-                "2",
-                "--timeout",
-                "60",
-            ],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    """gunicorn serving this project on 127.0.0.1:`port`, its output in `log`."""
+    return start_logged(
+        log,
+        env,
+        "gunicorn",
+        "dsr_kb.wsgi:application",
+        "--bind",
+        f"127.0.0.1:{port}",
+        "--workers",
+        "2",
+        "--timeout",
+        "60",
+    )

@@ -133,3 +133,16 @@ def open_visitor(
     page.on("dialog", on_dialog)
     page.on("pageerror", lambda error: visitor.errors.append(str(error)))
     return context, visitor
+
+
+def log_in_to_admin(visitor, username: str, password: str) -> None:
+    """Through the admin's login form, as a person does."""
+    from playwright.sync_api import expect
+
+    visitor.goto("/admin/")
+    page = visitor.page
+    expect(page).to_have_url(re.compile(r"/admin/login/"))
+    page.locator("#id_username").fill(username)
+    page.locator("#id_password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.locator("#user-tools")).to_contain_text(username)

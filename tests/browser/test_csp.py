@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 import pytest
 from playwright.sync_api import expect
 
+from .support import log_in_to_admin
 from .test_pages import DOCUMENT, resolve
 
 pytestmark = pytest.mark.browser
@@ -133,16 +134,6 @@ def test_the_public_pages_and_the_api_docs_satisfy_the_policy(watched):
     assert_policy_satisfied(watch)
 
 
-def log_in(visitor, username: str, password: str) -> None:
-    visit(visitor, "/admin/")
-    page = visitor.page
-    expect(page).to_have_url(re.compile(r"/admin/login/"))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_contain_text(username)
-
-
 def open_an_autocomplete(visitor, project) -> None:
     """The project's type is a select2 autocomplete: its options come from the admin."""
     visit(visitor, f"/admin/projects/project/{project.pk}/change/")
@@ -166,7 +157,7 @@ def test_the_admin_satisfies_the_policy(watched):
     # A change with a diff, so that the history page shows one.
     Project.objects.filter(pk=project.pk).update(length_km=821)
 
-    log_in(visitor, *SUPERUSER)
+    log_in_to_admin(visitor, *SUPERUSER)
     open_an_autocomplete(visitor, project)
     for path in (
         "/admin/projects/project/",

@@ -10,6 +10,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
+from .support import log_in_to_admin
+
 pytestmark = pytest.mark.browser
 
 NAME = "Almaty-Bishkek Cross-Border Fibre Link"
@@ -33,15 +35,8 @@ def staff_user(username: str, password: str, group: str):
 
 
 def log_in(visitor, username: str, password: str) -> None:
-    """Through the admin's login form, as a person does."""
-    visitor.goto("/admin/")
-    page = visitor.page
-    expect(page).to_have_url(re.compile(r"/admin/login/"))
-    page.locator("#id_username").fill(username)
-    page.locator("#id_password").fill(password)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.locator("#user-tools")).to_contain_text(username)
-    expect(page.locator("tr.model-project")).to_be_visible()
+    log_in_to_admin(visitor, username, password)
+    expect(visitor.page.locator("tr.model-project")).to_be_visible()
 
 
 def select2_pick(page, container, search: str, option: str) -> None:

@@ -23,16 +23,13 @@ from projects.models import (
     Publication,
 )
 from projects.services.merge import companies_merge, projects_merge
-from projects.services.projects import projects_set_publication
+from projects.services.projects import (
+    PUBLISH_PERMISSION,
+    may_change_publication,
+    projects_set_publication,
+)
 
 from .base import EditorAdmin, merge_action
-
-PUBLISH_PERMISSION = "projects.publish_project"
-
-
-def crosses_publication(before: str, after: str) -> bool:
-    """Whether going from `before` to `after` publishes or unpublishes: reviewers only."""
-    return Publication.PUBLISHED in (before, after) and before != after
 
 
 @admin.register(Country)
@@ -154,8 +151,7 @@ class ProjectForm(forms.ModelForm):
     def clean_publication(self):
         publication = self.cleaned_data["publication"]
         before = self.instance.publication if self.instance.pk else Publication.DRAFT
-        crosses = crosses_publication(before, publication)
-        if crosses and not (self.user and self.user.has_perm(PUBLISH_PERMISSION)):
+        if not may_change_publication(self.user, before, publication):
             raise forms.ValidationError("Only reviewers publish a project or unpublish it.")
         return publication
 
@@ -275,10 +271,9 @@ class ProjectAdmin(EditorAdmin):
 
     def save_model(self, request, obj, form, change):
         # The form refuses it already; this guards any other path through the admin.
-        if "publication" in form.changed_data and not form.user.has_perm(PUBLISH_PERMISSION):
-            before = form.initial.get("publication", Publication.DRAFT)
-            if crosses_publication(before, obj.publication):
-                raise PermissionDenied
+        before = form.initial.get("publication", Publication.DRAFT)
+        if not may_change_publication(request.user, before, obj.publication):
+            raise PermissionDenied
         super().save_model(request, obj, form, change)
 
     def revert_view(self, request, object_id, event_id):
@@ -289,13 +284,12 @@ class ProjectAdmin(EditorAdmin):
             request.method == "POST"
             and project is not None
             and self.has_change_permission(request, project)
-            and not request.user.has_perm(PUBLISH_PERMISSION)
         ):
             version = Project.pgh_event_model.objects.filter(
                 pgh_obj_id=project.pk, pgh_id=event_id
             ).first()
-            if version is not None and crosses_publication(
-                project.publication, version.publication
+            if version is not None and not may_change_publication(
+                request.user, project.publication, version.publication
             ):
                 self.message_user(
                     request,

@@ -24,7 +24,7 @@ from projects.models import (
     Status,
 )
 from projects.models.source import DocumentKind
-from projects.services.projects import ProjectChanges, project_save
+from projects.services.projects import ProjectChanges, may_change_publication, project_save
 
 from .fields import PartialDateField, PlainHyperlinkedIdentityField, brief, brief_field
 from .validators import StorableJSONField, geojson_geometry, storable_text
@@ -361,10 +361,7 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
     def validate_publication(self, value):
         request = self.context.get("request")
         current = self.instance.publication if self.instance else Publication.DRAFT
-        publishing = value != current and Publication.PUBLISHED in (value, current)
-        if publishing and (
-            request is None or not request.user.has_perm("projects.publish_project")
-        ):
+        if not may_change_publication(request and request.user, current, value):
             raise serializers.ValidationError(
                 "Only reviewers (permission projects.publish_project) publish or unpublish."
             )

@@ -150,6 +150,22 @@ def project_upsert(*, record: dict) -> tuple[Project, str]:
     )
 
 
+PUBLISH_PERMISSION = "projects.publish_project"
+
+
+def crosses_publication(before: str, after: str) -> bool:
+    """Whether going from `before` to `after` publishes or unpublishes a project."""
+    return Publication.PUBLISHED in (before, after) and before != after
+
+
+def may_change_publication(user, before: str, after: str) -> bool:
+    """The one rule, for the API and the admin: only reviewers (publish_project) publish a
+    project or take it back; anyone who may edit it moves it between draft and review."""
+    if not crosses_publication(before, after):
+        return True
+    return user is not None and user.has_perm(PUBLISH_PERMISSION)
+
+
 def projects_set_publication(*, projects: models.QuerySet, publication: str) -> int:
     """Move a selection of projects to a publication state in one statement."""
     if publication not in Publication.values:

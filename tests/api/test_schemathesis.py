@@ -41,6 +41,13 @@ def wait_until_serving(url: str, server: subprocess.Popen, seconds: float = 60) 
     raise AssertionError(f"{url} did not answer within {seconds} s")
 
 
+def problems(output: str) -> str:
+    """The run's errors and failures sections (a summary line alone says too little)."""
+    starts = [output.find(f" {title} ") for title in ("ERRORS", "FAILURES")]
+    found = [start for start in starts if start != -1]
+    return output[min(found) :][:20000] if found else output[-20000:]
+
+
 @pytest.fixture
 def server(committed_db, tmp_path):
     port = free_port()
@@ -81,6 +88,11 @@ def test_the_api_answers_every_generated_request_within_its_schema(server, tmp_p
             f"Authorization: Token {token}",
             "--seed",
             "1",
+            # Hypothesis's "too slow" health check times data generation, the one part of
+            # the run that depends on the machine; a busy CI run ended with "1 error" (not a
+            # failed check) that no run here reproduces.
+            "--suppress-health-check",
+            "too_slow",
         ],
         cwd=tmp_path,
         capture_output=True,
@@ -88,4 +100,4 @@ def test_the_api_answers_every_generated_request_within_its_schema(server, tmp_p
         timeout=900,
     )
     server_log = (tmp_path / "server.log").read_text()
-    assert result.returncode == 0, result.stdout[-20000:] + "\nSERVER LOG:\n" + server_log[-5000:]
+    assert result.returncode == 0, problems(result.stdout) + "\nSERVER LOG:\n" + server_log[-5000:]

@@ -82,15 +82,17 @@ def test_the_api_answers_every_generated_request_within_its_schema(server, tmp_p
             "examples,coverage,fuzzing",
             "--max-examples",
             "6",
+            # One worker: with two threads, Hypothesis's ast.parse of a lambda's source hit
+            # CPython 3.11's "AST constructor recursion depth mismatch" (gh-106905, a race
+            # in the parser's thread state) and the run ended with an error, not a finding.
             "--workers",
-            "2",
+            "1",
             "--header",
             f"Authorization: Token {token}",
             "--seed",
             "1",
             # Hypothesis's "too slow" health check times data generation, the one part of
-            # the run that depends on the machine; a busy CI run ended with "1 error" (not a
-            # failed check) that no run here reproduces.
+            # the run that depends on the machine.
             "--suppress-health-check",
             "too_slow",
         ],
@@ -100,4 +102,5 @@ def test_the_api_answers_every_generated_request_within_its_schema(server, tmp_p
         timeout=900,
     )
     server_log = (tmp_path / "server.log").read_text()
+    (tmp_path / "schemathesis.txt").write_text(result.stdout)
     assert result.returncode == 0, problems(result.stdout) + "\nSERVER LOG:\n" + server_log[-5000:]

@@ -46,6 +46,9 @@ EDITOR_PERMISSIONS = (
         "projects.view_mention",
         # The history pages: pghistory.admin registers the pghistory.Events model.
         "pghistory.view_events",
+        # Importing datasets (the projects they write take add/change_project as well).
+        "projects.add_datasetimport",
+        "projects.view_datasetimport",
     }
 )
 

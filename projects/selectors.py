@@ -61,6 +61,14 @@ def shaped_projects(projects):
                 "initiative_links",
                 ProjectInitiative.objects.select_related("initiative").order_by("initiative__name"),
             ),
+            Prefetch(
+                "citations",
+                Citation.objects.select_related("document")
+                .only(
+                    "project_id", "claim", "quote", "location", "document__url", "document__title"
+                )
+                .order_by("document__title", "claim", "pk"),
+            ),
         )
         .annotate(citation_count=_count(Citation.objects.filter(project=OuterRef("pk")), "project"))
         .order_by("name", "pk")

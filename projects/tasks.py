@@ -7,7 +7,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 from django.conf import settings
 from django.db import InterfaceError, OperationalError
 
-from projects.services import imports
+from projects.services import datasets, imports
 
 logger = logging.getLogger(__name__)
 
@@ -66,3 +66,31 @@ def requeue_stuck_documents() -> dict:
             report.resent,
         )
     return {"requeued": report.requeued, "failed": report.failed, "resent": report.resent}
+
+
+@shared_task(
+    acks_late=True,
+    reject_on_worker_lost=True,
+    soft_time_limit=settings.DATASET_TIME_LIMIT,
+    time_limit=settings.DATASET_TIME_LIMIT + 60,
+)
+def import_dataset(job_id: int) -> str:
+    """Import one uploaded dataset (queue "datasets"). Safe to deliver twice: an import is an
+    upsert, and a finished job is left alone."""
+    try:
+        return datasets.dataset_import_run(job_id=job_id)
+    except SoftTimeLimitExceeded:
+        datasets.dataset_import_fail(
+            job_id,
+            f"The import took longer than {settings.DATASET_TIME_LIMIT} seconds "
+            "(DSR_DATASET_TIME_LIMIT); the rows committed so far stay. Split the file.",
+        )
+        return "failed"
+    except Exception as error:
+        logger.exception("Dataset import %s failed", job_id)
+        datasets.dataset_import_fail(
+            job_id,
+            f"The import stopped on an unexpected error ({type(error).__name__}: {error}). "
+            "It has been logged.",
+        )
+        return "failed"

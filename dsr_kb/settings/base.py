@@ -204,6 +204,11 @@ IMPORT_MAX_PAGES = env_int("DSR_IMPORT_MAX_PAGES", 2000)
 IMPORT_MAX_CHARACTERS = env_int("DSR_IMPORT_MAX_CHARACTERS", 5_000_000)
 IMPORT_MAX_UNCOMPRESSED_BYTES = env_int("DSR_IMPORT_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024)
 IMPORT_TIME_LIMIT = env_int("DSR_IMPORT_TIME_LIMIT", 600)
+# Structured datasets (CSV, JSON, GeoJSON, TeleGeography): uploads up to this size; those up to
+# the inline size are imported during the request, larger ones by a worker.
+DATASET_MAX_UPLOAD_BYTES = env_int("DSR_DATASET_MAX_UPLOAD_BYTES", 200 * 1024 * 1024)
+DATASET_INLINE_BYTES = env_int("DSR_DATASET_INLINE_BYTES", 1024 * 1024)
+DATASET_TIME_LIMIT = env_int("DSR_DATASET_TIME_LIMIT", 3600)
 # A document still being processed this long after its time limit lost its worker; one left
 # queued this long lost its message. The sweep queues them again, up to IMPORT_MAX_ATTEMPTS.
 IMPORT_STUCK_GRACE = env_int("DSR_IMPORT_STUCK_GRACE", 120)

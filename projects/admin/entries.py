@@ -197,7 +197,13 @@ class ProjectAdmin(EditorAdmin):
             "Size and value",
             {"fields": [("value_amount", "value_currency", "value_usd"), "length_km", "capacity"]},
         ),
-        ("Place", {"fields": [("latitude", "longitude"), "geometry"], "classes": ["collapse"]}),
+        (
+            "Place",
+            {
+                "fields": [("latitude", "longitude"), "geometry", "landing_points"],
+                "classes": ["collapse"],
+            },
+        ),
         ("Identifiers", {"fields": ["external_ids"], "classes": ["collapse"]}),
         ("Record", {"fields": ["created", "updated", "changed_by"]}),
     ]

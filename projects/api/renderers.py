@@ -4,25 +4,40 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from decimal import Decimal
 
+from django.core.serializers.json import DjangoJSONEncoder
 from rest_framework import renderers
 
 IDENTIFYING_KEYS = ("iso2", "slug", "id")
 
 
+def is_brief(value) -> bool:
+    """A related object in its short form: its key, its name and its address."""
+    return (
+        isinstance(value, dict)
+        and "url" in value
+        and "name" in value
+        and any(key in value for key in IDENTIFYING_KEYS)
+    )
+
+
 def flat_value(value) -> str:
-    """One cell: brief objects by their key (with ":role" where they have one), lists joined
-    with "; " — the form the dataset importer reads back."""
+    """One cell: brief objects by their key (with ":role" where they have one), lists of them
+    and of plain values joined with "; ", any other structure (a geometry, external ids,
+    landing points, sources) as compact JSON — the forms the dataset importer reads back."""
     if value is None:
         return ""
-    if isinstance(value, dict):
-        key = next((k for k in IDENTIFYING_KEYS if k in value), None)
-        if key is None:
-            return ";".join(f"{k}={flat_value(v)}" for k, v in value.items())
+    if is_brief(value):
+        key = next(k for k in IDENTIFYING_KEYS if k in value)
         return f"{value[key]}:{value['role']}" if "role" in value else str(value[key])
-    if isinstance(value, list | tuple):
+    if isinstance(value, list | tuple) and all(
+        is_brief(item) or not isinstance(item, dict | list | tuple) for item in value
+    ):
         return "; ".join(flat_value(item) for item in value)
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, separators=(",", ":"), cls=DjangoJSONEncoder)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, Decimal | float):

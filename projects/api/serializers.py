@@ -15,6 +15,8 @@ from projects.models import (
     CompanyRole,
     Country,
     CountryRole,
+    DatasetFormat,
+    DatasetImport,
     Initiative,
     Mention,
     Project,
@@ -251,6 +253,64 @@ class CompanyRoleSerializer(RoleSerializer):
         return lower(value)
 
 
+class LandingPointSerializer(serializers.Serializer):
+    """Where a cable comes ashore."""
+
+    id = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="Its id in the dataset it came from.",
+    )
+    name = serializers.CharField(max_length=300, help_text="The town or station.")
+    country = serializers.CharField(
+        min_length=2,
+        max_length=2,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="ISO alpha-2 code; null when the country is not known or not resolved.",
+    )
+    country_name = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text="The country as the source wrote it.",
+    )
+    latitude = serializers.FloatField(
+        min_value=-90, max_value=90, required=False, allow_null=True, default=None
+    )
+    longitude = serializers.FloatField(
+        min_value=-180, max_value=180, required=False, allow_null=True, default=None
+    )
+    tbd = serializers.BooleanField(
+        required=False, default=False, help_text="The landing point is still to be decided."
+    )
+
+    def validate_country(self, value):
+        return upper(value) if value else None
+
+    def validate(self, attrs):
+        if (attrs.get("latitude") is None) != (attrs.get("longitude") is None):
+            raise serializers.ValidationError("latitude and longitude go together.")
+        return storable_text(dict(attrs))
+
+
+class SourceSerializer(serializers.ModelSerializer):
+    """A citation as the project shows it: the document, the claim and the quoted passage."""
+
+    document = serializers.PrimaryKeyRelatedField(read_only=True)
+    url = serializers.CharField(source="document.url", read_only=True)
+    title = serializers.CharField(source="document.title", read_only=True)
+
+    class Meta:
+        model = Citation
+        fields = ["document", "url", "title", "claim", "quote", "location"]
+        read_only_fields = fields
+
+
 def unique_pairs(items: list[dict], key: str, what: str) -> list[dict]:
     pairs = [(item[key], item["role"]) for item in items]
     if len(pairs) != len(set(pairs)):
@@ -314,8 +374,15 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
         validators=[geojson_geometry],
         help_text="A GeoJSON geometry (RFC 7946), e.g. a cable's route as a MultiLineString.",
     )
+    landing_points = LandingPointSerializer(many=True, required=False, default=list)
     external_ids = serializers.DictField(
         child=serializers.CharField(max_length=200), required=False, default=dict
+    )
+    sources = SourceSerializer(
+        many=True,
+        read_only=True,
+        source="citations",
+        help_text="The documents cited for the project (or one of its claims), with the quotes.",
     )
     citation_count = serializers.IntegerField(read_only=True)
     created = serializers.DateTimeField(read_only=True)
@@ -381,6 +448,8 @@ class ProjectSerializer(ServiceErrorsMixin, serializers.Serializer):
                 "completed",
             }
         }
+        if "landing_points" in fields:
+            fields["landing_points"] = [dict(point) for point in fields["landing_points"]]
         for name in ("announced", "started", "completed"):
             if name in data:
                 date = data[name]
@@ -599,3 +668,48 @@ class StatsSerializer(serializers.Serializer):
     year_of = serializers.CharField(allow_null=True)
     total = StatsTotalSerializer()
     results = StatsRowSerializer(many=True)
+
+
+class DatasetImportSerializer(serializers.ModelSerializer):
+    url = PlainHyperlinkedIdentityField(view_name="api:datasetimport-detail")
+    created_by = serializers.SlugRelatedField(slug_field="username", read_only=True)
+    report = serializers.JSONField(
+        read_only=True,
+        help_text='{"format", "dry_run", "atomic", "created", "updated", "unchanged", '
+        '"rejected": [{"row", "reason"}], "unresolved": {"countries", "companies"}}',
+    )
+
+    class Meta:
+        model = DatasetImport
+        fields = [
+            "id",
+            "url",
+            "format",
+            "original_filename",
+            "size",
+            "dry_run",
+            "atomic",
+            "state",
+            "progress",
+            "report",
+            "error",
+            "created_by",
+            "created",
+            "started",
+            "finished",
+        ]
+        read_only_fields = fields
+
+
+class DatasetUploadSerializer(serializers.Serializer):
+    file = serializers.FileField(
+        help_text="CSV, JSON or GeoJSON in the export schema, or TeleGeography cables (a zip "
+        "of the folder of per-cable files, or one JSON file)."
+    )
+    format = serializers.ChoiceField(choices=DatasetFormat.choices)
+    dry_run = serializers.BooleanField(
+        default=False, help_text="Report what the import would do; write nothing."
+    )
+    atomic = serializers.BooleanField(
+        default=False, help_text="Write nothing when any row is rejected."
+    )

@@ -33,6 +33,7 @@ router.register("initiatives", views.InitiativeViewSet, basename="initiative")
 router.register("projects", views.ProjectViewSet, basename="project")
 router.register("documents", views.DocumentViewSet, basename="sourcedocument")
 router.register("citations", views.CitationViewSet, basename="citation")
+router.register("imports", views.DatasetImportViewSet, basename="datasetimport")
 
 urlpatterns = [
     path("stats/", views.StatsView.as_view(), name="stats"),

@@ -12,7 +12,7 @@ from drf_spectacular.utils import (
     extend_schema,
     extend_schema_view,
 )
-from rest_framework import permissions, renderers, status, viewsets
+from rest_framework import mixins, permissions, renderers, status, viewsets
 from rest_framework.decorators import action
 from rest_framework.exceptions import ValidationError
 from rest_framework.parsers import JSONParser, MultiPartParser
@@ -20,8 +20,15 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from projects import filtersets, selectors
-from projects.models import Initiative, Project, ProjectType, SourceDocument
-from projects.services import imports
+from projects.models import (
+    DatasetImport,
+    ImportState,
+    Initiative,
+    Project,
+    ProjectType,
+    SourceDocument,
+)
+from projects.services import datasets, imports
 from projects.stats import GROUPINGS, YEAR_FIELDS, project_stats
 
 from . import serializers
@@ -334,3 +341,65 @@ class StatsView(JSONErrorsMixin, APIView):
         if request.accepted_renderer.format == "csv":
             return Response(stats["results"])
         return Response(stats)
+
+
+class CanImportDatasets(permissions.BasePermission):
+    """Importing writes projects: it takes the right to add and change them."""
+
+    def has_permission(self, request, view):
+        return request.user.has_perms(DATASET_PERMISSIONS)
+
+
+DATASET_PERMISSIONS = [
+    "projects.add_datasetimport",
+    "projects.view_datasetimport",
+    "projects.add_project",
+    "projects.change_project",
+]
+
+
+@extend_schema_view(
+    list=extend_schema(summary="Dataset imports, newest first"),
+    retrieve=extend_schema(summary="One dataset import: its state, progress and report"),
+)
+class DatasetImportViewSet(
+    JSONErrorsMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
+):
+    serializer_class = serializers.DatasetImportSerializer
+    permission_classes = [permissions.IsAuthenticated, CanImportDatasets]
+    pagination_class = PageNumberPagination
+    parser_classes = [MultiPartParser]
+    renderer_classes = [renderers.JSONRenderer]
+    filter_backends = [DjangoFilterBackend]
+    filterset_fields = ["state", "format"]
+    queryset = DatasetImport.objects.select_related("created_by")
+
+    @extend_schema(
+        request={"multipart/form-data": serializers.DatasetUploadSerializer},
+        responses={
+            201: OpenApiResponse(
+                serializers.DatasetImportSerializer,
+                description="A small file, imported at once: state done (or failed), report.",
+            ),
+            202: OpenApiResponse(
+                serializers.DatasetImportSerializer,
+                description="A large file, queued for a worker: follow its url.",
+            ),
+        },
+    )
+    def create(self, request, *args, **kwargs):
+        """POST a dataset (multipart: file, format, dry_run, atomic). Files up to
+        DSR_DATASET_INLINE_BYTES are imported during the request (201, with the report);
+        larger ones by a worker (202; `state`, `progress` and `report` tell how it goes)."""
+        upload = serializers.DatasetUploadSerializer(data=request.data)
+        upload.is_valid(raise_exception=True)
+        try:
+            job = datasets.dataset_import_create(user=request.user, **upload.validated_data)
+        except DjangoValidationError as error:
+            raise ValidationError(error.message_dict) from error
+        job = datasets.dataset_import_start(job=job)
+        finished = job.state in (ImportState.DONE, ImportState.FAILED)
+        data = self.get_serializer(job).data
+        return Response(
+            data, status=status.HTTP_201_CREATED if finished else status.HTTP_202_ACCEPTED
+        )

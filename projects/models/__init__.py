@@ -1,6 +1,7 @@
 from .base import TimeStampedModel
 from .company import Company, CompanyKind, Ownership
 from .country import Country
+from .dataset import DatasetFormat, DatasetImport, ImportState
 from .project import (
     CompanyRole,
     CountryRole,
@@ -24,7 +25,10 @@ __all__ = [
     "CompanyRole",
     "Country",
     "CountryRole",
+    "DatasetFormat",
+    "DatasetImport",
     "DocumentKind",
+    "ImportState",
     "Initiative",
     "Mention",
     "Ownership",

@@ -18,6 +18,7 @@ from .base import (
     non_negative_constraint,
     slug_constraint,
 )
+from .landing_points import validate_landing_points
 
 
 class Status(models.TextChoices):
@@ -96,6 +97,13 @@ class Project(TimeStampedModel):
     latitude = models.FloatField(null=True, blank=True)
     longitude = models.FloatField(null=True, blank=True)
     geometry = models.JSONField(null=True, blank=True, help_text="A GeoJSON geometry.")
+    landing_points = models.JSONField(
+        default=list,
+        blank=True,
+        validators=[validate_landing_points],
+        help_text='Where a cable comes ashore: [{"name", "country", "country_name", '
+        '"latitude", "longitude", "tbd", "id"}].',
+    )
     external_ids = models.JSONField(
         default=dict, blank=True, help_text='Identifiers in other datasets: {"telegeography": …}'
     )

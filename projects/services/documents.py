@@ -37,7 +37,13 @@ def document_register(*, record: dict) -> tuple[SourceDocument, str]:
 
 
 def citation_upsert(
-    *, project: Project, document: SourceDocument, claim: str, quote: str, location: str = ""
+    *,
+    project: Project,
+    document: SourceDocument,
+    claim: str,
+    quote: str,
+    location: str = "",
+    check_constraints: bool = True,
 ) -> tuple[Citation, str]:
     """Cite `document` for one claim about `project`; a second call updates the quote."""
     citation = Citation.objects.filter(project=project, document=document, claim=claim).first()
@@ -49,6 +55,6 @@ def citation_upsert(
     else:
         outcome = "updated"
     citation.quote, citation.location = quote, location
-    citation.full_clean()
+    citation.full_clean(validate_unique=check_constraints, validate_constraints=check_constraints)
     citation.save()
     return citation, outcome

@@ -65,6 +65,7 @@ PROJECT_FILLED = {
     "capacity": ["capacity"],
     "location": ["latitude", "longitude"],
     "geometry": ["geometry"],
+    "landing_points": ["landing_points"],
 }
 # Defaults that say "nobody knows yet", as empty as a blank.
 UNKNOWN_VALUES = {"ownership": Ownership.UNKNOWN, "status": Status.UNKNOWN}

@@ -97,11 +97,15 @@ def _set_links(project, through, columns: list[str], wanted: set[tuple]) -> bool
 
 
 @transaction.atomic
-def project_save(*, project: Project | None, changes: ProjectChanges) -> tuple[Project, str]:
+def project_save(
+    *, project: Project | None, changes: ProjectChanges, check_constraints: bool = True
+) -> tuple[Project, str]:
     """Create (project None) or update a project and its relations.
 
     Returns the project and "created", "updated" or "unchanged"; nothing is written (and no
-    history recorded) when the stored project already matches.
+    history recorded) when the stored project already matches. Bulk writers that check the
+    values themselves pass `check_constraints=False`: Django checks each of the model's
+    constraints with a query of its own, and the database enforces them anyway.
     """
     if project is None:
         project = Project(**changes.fields)
@@ -112,7 +116,7 @@ def project_save(*, project: Project | None, changes: ProjectChanges) -> tuple[P
             setattr(project, name, value)
         outcome = "updated" if changed else "unchanged"
     if outcome != "unchanged":
-        project.full_clean()
+        project.full_clean(validate_constraints=check_constraints)
         project.save()
 
     relations_changed = False

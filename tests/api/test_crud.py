@@ -342,6 +342,7 @@ def test_the_root_lists_every_endpoint(api):
         "projects",
         "documents",
         "citations",
+        "imports",
         "stats",
         "schema",
         "docs",

@@ -138,6 +138,24 @@ class Deployment:
         assert answer.status == 201, (answer.status, answer.body[:2000])
         return answer.json()
 
+    def import_dataset(self, file_name: str, data: bytes, format: str) -> dict:
+        """Upload a dataset and wait for the worker to finish importing it."""
+        body, body_type = multipart(file_name, data, "text/csv", format=format)
+        answer = http(
+            f"{self.url}/api/v1/imports/",
+            data=body,
+            headers={"Content-Type": body_type, "Authorization": f"Token {self.token}"},
+        )
+        assert answer.status == 202, (answer.status, answer.body[:2000])
+        path = f"/api/v1/imports/{answer.json()['id']}/"
+
+        def read() -> dict:
+            return http(self.url + path, headers={"Authorization": f"Token {self.token}"}).json()
+
+        finished = wait_for(lambda: read()["state"] in ("done", "failed"), PROCESSING_TIMEOUT, 0.5)
+        assert finished, f"not imported within {PROCESSING_TIMEOUT} s\n{self.log_tails()}"
+        return read()
+
     def processed(self, document_id: int) -> dict:
         """The document once the worker is through with it."""
         path = f"/api/v1/documents/{document_id}/"
@@ -190,6 +208,8 @@ def deployment(tmp_path_factory):
             MEDIA_ROOT=str(base / "media"),
             STATIC_ROOT=str(base / "static"),
             SMOKE_EDITOR_PASSWORD=secrets.token_urlsafe(24),
+            # Every dataset goes to the worker (the datasets queue), however small.
+            DSR_DATASET_INLINE_BYTES="0",
         )
         manage(env, "migrate", "--noinput")
         manage(env, "load_reference_data")
@@ -254,6 +274,11 @@ def test_a_production_like_deployment_imports_a_document_and_serves_it(deploymen
     page = deployment.get(f"/documents/{document['id']}/").body
     assert b"concessional loan" in page
     assert b'href="/countries/ke/"' in page and b'href="/companies/huawei/"' in page
+
+    job = deployment.import_dataset(
+        "links.csv", b"name,type,countries\nSmoke link,fiber-link,KE:host\n", "csv"
+    )
+    assert (job["state"], job["report"]["created"]) == ("done", 1), job
 
     stylesheet = re.search(rb'href="(/static/[^"]+\.css)"', deployment.get("/").body)
     assert stylesheet, "the home page links its stylesheet"

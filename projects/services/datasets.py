@@ -1,0 +1,831 @@
+"""Importing structured datasets: resolve the names in each record, validate it, upsert it.
+
+Projects are matched by external id (any of the record's), then by slug; a record that
+matches nothing creates a project (a draft unless it says otherwise). Writing goes through
+`project_save`, so a record that holds what is stored already writes nothing and records no
+history, and an edited one changes only what differs. Each row is written in its own
+savepoint: a bad row is rejected with its number and reason and the others go in — unless
+the import is atomic, when one rejection rolls everything back. A dry run does the whole
+import and rolls it back, so its report is exactly what the import would do.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import tempfile
+import unicodedata
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+
+import pghistory
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.files import File
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+from rest_framework import serializers
+
+from projects.api.validators import geojson_geometry, storable_text
+from projects.importing.datasets import DatasetError, DatasetRow
+from projects.importing.extract import format_size
+from projects.models import (
+    ClaimKind,
+    Company,
+    CompanyRole,
+    Country,
+    CountryRole,
+    DatasetFormat,
+    DatasetImport,
+    ImportState,
+    Initiative,
+    ProcessingStatus,
+    Project,
+    ProjectCompany,
+    ProjectCountry,
+    ProjectType,
+    Publication,
+    SourceDocument,
+    Status,
+)
+from projects.models.landing_points import landing_point_problem
+from projects.partial_dates import PartialDate
+
+from .documents import citation_upsert
+from .projects import ProjectChanges, may_change_publication, project_save
+
+TEXT_FIELDS = {"name": 300, "description": None, "capacity": 200}
+DECIMAL_FIELDS = {"value_amount": 20, "value_usd": 20, "length_km": 10}
+DATE_FIELDS = ("announced", "started", "completed")
+KNOWN_KEYS = {
+    "slug",
+    "name",
+    "description",
+    "capacity",
+    "type",
+    "status",
+    "publication",
+    "countries",
+    "companies",
+    "initiatives",
+    "value_amount",
+    "value_currency",
+    "value_usd",
+    *DATE_FIELDS,
+    "length_km",
+    "latitude",
+    "longitude",
+    "geometry",
+    "landing_points",
+    "external_ids",
+    "sources",
+    "replace_roles",
+}
+LEGAL_SUFFIXES = re.compile(
+    r"\b(ltd|limited|inc|incorporated|co|company|corp|corporation|plc|llc|sa|ag|gmbh|bv|"
+    r"group|holdings?)\b"
+)
+BATCH_ROWS = 500
+# The user of an import run from the command line: whoever has the shell may publish.
+TRUSTED = "command line"
+
+
+class RowRejected(Exception):
+    """The row cannot go in; the message says why, naming the field."""
+
+
+@dataclass
+class DatasetReport:
+    format: str
+    dry_run: bool = False
+    atomic: bool = False
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: list[dict] = field(default_factory=list)
+    unresolved_countries: dict[str, None] = field(default_factory=dict)
+    unresolved_companies: dict[str, None] = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        return {
+            "format": self.format,
+            "dry_run": self.dry_run,
+            "atomic": self.atomic,
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "rejected": self.rejected,
+            "unresolved": {
+                "countries": sorted(self.unresolved_countries),
+                "companies": sorted(self.unresolved_companies),
+            },
+        }
+
+    @property
+    def written(self) -> bool:
+        return not self.dry_run and not (self.atomic and self.rejected)
+
+    def summary(self) -> str:
+        text = (
+            f"{self.created} created, {self.updated} updated, {self.unchanged} unchanged, "
+            f"{len(self.rejected)} rejected"
+        )
+        if self.dry_run:
+            return f"Dry run, nothing written: {text}."
+        if self.atomic and self.rejected:
+            return f"Nothing written (atomic import with rejected rows): {text}."
+        return f"{text}."
+
+
+def normal(name: str) -> str:
+    """A name as compared: no case, no accents, no punctuation, single spaces."""
+    text = unicodedata.normalize("NFKD", name).casefold()
+    text = "".join(c for c in text if not unicodedata.combining(c)).replace("&", " and ")
+    return " ".join(re.sub(r"[\W_]+", " ", text).split())
+
+
+def _unambiguous(pairs: Iterable[tuple[str, str]]) -> dict[str, str]:
+    """name → key, leaving out names that lead to two keys."""
+    found: dict[str, str] = {}
+    ambiguous: set[str] = set()
+    for name, key in pairs:
+        name = normal(name)
+        if not name:
+            continue
+        if found.get(name, key) != key:
+            ambiguous.add(name)
+        found.setdefault(name, key)
+    return {name: key for name, key in found.items() if name not in ambiguous}
+
+
+class Names:
+    """Everything a dataset refers to by name, loaded once per import."""
+
+    def __init__(self) -> None:
+        countries = list(Country.objects.values_list("iso2", "iso3", "name", "aliases"))
+        self.country_codes = {iso2 for iso2, *_ in countries}
+        self.countries = _unambiguous(
+            (name, iso2)
+            for iso2, iso3, country_name, aliases in countries
+            for name in [iso2, iso3, country_name, *aliases]
+        )
+        types = list(ProjectType.objects.values_list("pk", "slug", "name"))
+        self.types = _unambiguous(
+            (name, pk) for pk, slug, type_name in types for name in (slug, type_name)
+        )
+        initiatives = list(Initiative.objects.values_list("slug", "name", "short_name"))
+        self.initiatives = _unambiguous(
+            (name, slug) for slug, *names in initiatives for name in (slug, *names) if name
+        )
+        self.created: dict[str, str] = {}
+        companies = list(Company.objects.values_list("slug", "name", "aliases"))
+        self.company_slugs = {slug for slug, *_ in companies}
+        names = [(name, slug) for slug, name, aliases in companies for name in (name, *aliases)]
+        self.companies = _unambiguous(names)
+        self.companies_loose = _unambiguous((_loose(name), slug) for name, slug in names)
+
+    def country(self, entry: dict) -> str | None:
+        code = entry.get("iso2")
+        if code:
+            code = str(code).strip().upper()
+            if code not in self.country_codes:
+                raise RowRejected(f"countries: unknown country code {code!r}")
+            return code
+        name = str(entry.get("name") or "").strip()
+        if len(name) == 2 and name.isalpha():
+            # Two letters are a code ("KE", "ke"), never a name.
+            return self.country({"iso2": name})
+        return self.countries.get(normal(name))
+
+    def company(self, entry: dict, report: DatasetReport) -> str:
+        """An organisation's slug, by its slug, name or alias; one not found is created (with
+        the slug the dataset gives it, when it gives one) and reported."""
+        slug = str(entry.get("slug") or "").strip()
+        name = " ".join(str(entry.get("name") or "").split())
+        if slug in self.company_slugs:
+            return slug
+        if not name and not slug:
+            raise RowRejected("companies: an organisation needs a slug or a name")
+        if name in self.company_slugs:
+            return name
+        found = self.companies.get(normal(name)) or self.companies_loose.get(_loose(name))
+        if found:
+            return found
+        return self._create_company(name or slug, slug, report)
+
+    def _create_company(self, name: str, slug: str, report: DatasetReport) -> str:
+        if len(name) > 300:
+            raise RowRejected(f"companies: {name[:40]!r}… is longer than 300 characters")
+        storable(name, "companies")
+        if not (slug and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 200):
+            slug = unique_slug(name, Company, taken=self.company_slugs, fallback="organisation")
+        Company.objects.create(name=name, slug=slug)
+        self.created[name] = slug
+        self.company_slugs.add(slug)
+        self.companies[normal(name)] = slug
+        self.companies_loose.setdefault(_loose(name), slug)
+        report.unresolved_companies[name] = None
+        return slug
+
+    def forget_company(self, name: str) -> None:
+        """An organisation created for a row that was then rejected (and rolled back)."""
+        slug = self.created.pop(name)
+        self.company_slugs.discard(slug)
+        for mapping in (self.companies, self.companies_loose):
+            for key in [k for k, v in mapping.items() if v == slug]:
+                del mapping[key]
+
+    def project_type(self, value) -> int:
+        found = self.types.get(normal(str(value or "")))
+        if found is None:
+            raise RowRejected(f"type: unknown project type {value!r}")
+        return found
+
+    def initiative(self, value) -> str:
+        found = self.initiatives.get(normal(str(value or "")))
+        if found is None:
+            raise RowRejected(f"initiatives: unknown initiative {value!r}")
+        return found
+
+
+def _loose(name: str) -> str:
+    """A company name without its legal form: "China Mobile Ltd." ~ "China Mobile"."""
+    return " ".join(LEGAL_SUFFIXES.sub(" ", normal(name)).split())
+
+
+def unique_slug(name: str, model, *, taken: set[str] | None = None, fallback: str) -> str:
+    base = slugify(name)[:180].strip("-") or fallback
+    taken = taken if taken is not None else set()
+    candidate, number = base, 1
+    while candidate in taken or model.objects.filter(slug=candidate).exists():
+        number += 1
+        candidate = f"{base}-{number}"
+    return candidate
+
+
+def storable(value, what: str):
+    try:
+        return storable_text(value)
+    except serializers.ValidationError as error:
+        raise RowRejected(f"{what}: {_detail(error.detail)}") from None
+
+
+def _detail(detail) -> str:
+    if isinstance(detail, list):
+        return " ".join(str(item) for item in detail)
+    if isinstance(detail, dict):
+        return "; ".join(f"{key}: {_detail(value)}" for key, value in detail.items())
+    return str(detail)
+
+
+def validation_message(error: ValidationError) -> str:
+    if hasattr(error, "error_dict"):
+        return "; ".join(
+            f"{name}: {' '.join(message for item in errors for message in item.messages)}"
+            if name != "__all__"
+            else " ".join(message for item in errors for message in item.messages)
+            for name, errors in error.error_dict.items()
+        )
+    return " ".join(error.messages)
+
+
+def constraint_message(error: IntegrityError) -> str:
+    """The message of the model constraint the database enforced, not its SQL name."""
+    name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
+    for model in (Project, ProjectCountry, ProjectCompany, SourceDocument):
+        for constraint in model._meta.constraints:
+            if constraint.name == name and getattr(constraint, "violation_error_message", None):
+                return str(constraint.violation_error_message)
+    return f"refused by the database: {str(error).splitlines()[0]}"
+
+
+# Reading the record's fields
+
+
+def _text(record: dict, name: str, limit: int | None) -> str:
+    value = record.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise RowRejected(f"{name}: text expected, not {type(value).__name__}")
+    value = value.strip()
+    if limit and len(value) > limit:
+        raise RowRejected(f"{name}: longer than {limit} characters")
+    return storable(value, name)
+
+
+def _decimal(record: dict, name: str, digits: int) -> Decimal | None:
+    value = record.get(name)
+    if value in (None, ""):
+        return None
+    if isinstance(value, bool):
+        raise RowRejected(f"{name}: a number expected, not {value!r}")
+    try:
+        number = Decimal(str(value).replace(",", "").strip())
+    except InvalidOperation:
+        raise RowRejected(f"{name}: {value!r} is not a number") from None
+    if not number.is_finite() or number < 0:
+        raise RowRejected(f"{name}: {value!r} is not a positive number")
+    places = 1 if name == "length_km" else 2
+    number = number.quantize(Decimal(1).scaleb(-places))
+    if len(number.as_tuple().digits) > digits:
+        raise RowRejected(f"{name}: {value!r} is too large")
+    return number
+
+
+def _coordinate(record: dict, name: str, limit: float) -> float | None:
+    value = record.get(name)
+    if value in (None, ""):
+        return None
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise RowRejected(f"{name}: {value!r} is not a number") from None
+    if isinstance(value, bool) or not -limit <= number <= limit:
+        raise RowRejected(f"{name}: {value!r} is outside -{limit:g}..{limit:g}")
+    return number
+
+
+def _choice(record: dict, name: str, choices) -> str:
+    value = record.get(name)
+    if value in (None, ""):
+        return choices.UNKNOWN if name == "status" else choices.DRAFT
+    by_name = {normal(v): v for v in choices.values} | {
+        normal(label): v for v, label in choices.choices
+    }
+    found = by_name.get(normal(str(value)))
+    if found is None:
+        raise RowRejected(f"{name}: {value!r} is not one of {', '.join(choices.values)}")
+    return found
+
+
+def _date_fields(record: dict, name: str) -> dict:
+    value = record.get(name)
+    if value in (None, ""):
+        return {f"{name}_on": None, f"{name}_precision": ""}
+    try:
+        date = PartialDate.parse(str(value))
+    except ValueError as error:
+        raise RowRejected(f"{name}: {error}") from None
+    return {f"{name}_on": date.date, f"{name}_precision": date.precision}
+
+
+def _external_ids(record: dict, current: dict) -> dict:
+    value = record.get("external_ids") or {}
+    if not isinstance(value, dict) or not all(
+        isinstance(k, str) and isinstance(v, str | int) and not isinstance(v, bool)
+        for k, v in value.items()
+    ):
+        raise RowRejected('external_ids: an object of names and identifiers, {"dataset": "id"}')
+    ids = {k.strip(): str(v).strip() for k, v in value.items() if k.strip() and str(v).strip()}
+    if any(len(v) > 200 for v in ids.values()):
+        raise RowRejected("external_ids: an identifier is longer than 200 characters")
+    # A dataset speaks for its own identifiers; the project's others stay.
+    return storable({**current, **ids}, "external_ids")
+
+
+def _geometry(record: dict):
+    try:
+        return geojson_geometry(record.get("geometry"))
+    except serializers.ValidationError as error:
+        raise RowRejected(f"geometry: {_detail(error.detail)}") from None
+
+
+def _landing_points(record: dict, names: Names, report: DatasetReport) -> list[dict]:
+    points = record.get("landing_points") or []
+    if not isinstance(points, list):
+        raise RowRejected("landing_points: a list of landing points")
+    result = []
+    for number, point in enumerate(points, start=1):
+        if not isinstance(point, dict):
+            raise RowRejected(f"landing_points: point {number} is not an object")
+        point = {
+            "id": point.get("id"),
+            "name": point.get("name"),
+            "country": point.get("country"),
+            "country_name": point.get("country_name"),
+            "latitude": point.get("latitude"),
+            "longitude": point.get("longitude"),
+            "tbd": point.get("tbd", False),
+        }
+        if point["id"] is not None:
+            point["id"] = str(point["id"])
+        if point["country"]:
+            point["country"] = names.country({"iso2": point["country"]})
+        elif point["country_name"]:
+            point["country"] = names.country({"name": point["country_name"]})
+            if point["country"] is None:
+                report.unresolved_countries[point["country_name"]] = None
+        problem = landing_point_problem(point)
+        if problem:
+            raise RowRejected(f"landing_points: point {number}: {problem}")
+        result.append(storable(point, "landing_points"))
+    return result
+
+
+def _roles(record: dict, key: str, choices) -> list[dict]:
+    entries = record.get(key) or []
+    if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+        raise RowRejected(f"{key}: a list of entries with their roles")
+    for entry in entries:
+        role = normal(str(entry.get("role") or "")).replace(" ", "_")
+        if role not in choices.values:
+            raise RowRejected(
+                f"{key}: {entry.get('role')!r} is not a role; one of {', '.join(choices.values)}"
+            )
+        entry["role"] = role
+    return entries
+
+
+def _countries(record: dict, names: Names, report: DatasetReport) -> list[tuple[str, str]]:
+    result = []
+    for entry in _roles(record, "countries", CountryRole):
+        code = names.country(entry)
+        if code is None:
+            report.unresolved_countries[str(entry.get("name"))] = None
+        elif (code, entry["role"]) not in result:
+            result.append((code, entry["role"]))
+    return result
+
+
+def _companies(record: dict, names: Names, report: DatasetReport) -> list[tuple[str, str]]:
+    result = []
+    for entry in _roles(record, "companies", CompanyRole):
+        pair = (names.company(entry, report), entry["role"])
+        if pair not in result:
+            result.append(pair)
+    return result
+
+
+def _kept_roles(project: Project | None, record: dict, key: str) -> list[tuple[str, str]]:
+    """The project's roles this dataset does not speak for (an editor's own additions)."""
+    scope = record.get("replace_roles")
+    if project is None or not isinstance(scope, dict) or key not in scope:
+        return []
+    if key == "countries":
+        rows = ProjectCountry.objects.filter(project=project).values_list("country_id", "role")
+    else:
+        rows = ProjectCompany.objects.filter(project=project).values_list("company__slug", "role")
+    return [(k, role) for k, role in rows if role not in scope[key]]
+
+
+# Matching
+
+
+def _match(record: dict, external_ids: dict) -> Project | None:
+    found = None
+    for key, value in external_ids.items():
+        project = Project.objects.filter(external_ids__contains={key: value}).first()
+        if project is not None and found is not None and project.pk != found.pk:
+            raise RowRejected(
+                f"external_ids: {key}={value} belongs to {project.slug!r}, "
+                f"another id to {found.slug!r}"
+            )
+        found = found or project
+    slug = record.get("slug")
+    if slug:
+        by_slug = Project.objects.filter(slug=slug).first()
+        if found is not None and by_slug is not None and by_slug.pk != found.pk:
+            raise RowRejected(
+                f"slug: {slug!r} is another project than the one with these external ids "
+                f"({found.slug!r})"
+            )
+        found = found or by_slug
+    return found
+
+
+def _fields(record: dict, project: Project | None, names: Names, report, user) -> dict:
+    fields: dict = {}
+    for name, limit in TEXT_FIELDS.items():
+        if name in record or (name == "name" and project is None):
+            fields[name] = _text(record, name, limit)
+    if "name" in fields and not fields["name"]:
+        raise RowRejected("name: a project needs a name")
+    if "type" in record or project is None:
+        if not record.get("type"):
+            raise RowRejected("type: a new project needs its type")
+        fields["project_type_id"] = names.project_type(record["type"])
+    if "status" in record:
+        fields["status"] = _choice(record, "status", Status)
+    if "publication" in record or project is None:
+        fields["publication"] = _choice(record, "publication", Publication)
+        current = project.publication if project else Publication.DRAFT
+        if user != TRUSTED and not may_change_publication(user, current, fields["publication"]):
+            raise RowRejected(
+                "publication: only reviewers (permission projects.publish_project) publish "
+                "or unpublish"
+            )
+    for name, digits in DECIMAL_FIELDS.items():
+        if name in record:
+            fields[name] = _decimal(record, name, digits)
+    if "value_currency" in record:
+        currency = str(record.get("value_currency") or "").strip().upper()
+        if currency and not re.fullmatch(r"[A-Z]{3}", currency):
+            raise RowRejected(f"value_currency: {currency!r} is not an ISO 4217 code")
+        fields["value_currency"] = currency
+    for name in DATE_FIELDS:
+        if name in record:
+            fields.update(_date_fields(record, name))
+    if "latitude" in record or "longitude" in record:
+        fields["latitude"] = _coordinate(record, "latitude", 90)
+        fields["longitude"] = _coordinate(record, "longitude", 180)
+    if "geometry" in record:
+        fields["geometry"] = _geometry(record)
+    if "landing_points" in record:
+        fields["landing_points"] = _landing_points(record, names, report)
+    return fields
+
+
+def _changes(record: dict, project: Project | None, names: Names, report, user) -> ProjectChanges:
+    unknown = sorted(set(record) - KNOWN_KEYS)
+    if unknown:
+        raise RowRejected(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            "the schema is that of the API's export"
+        )
+    external_ids = _external_ids(record, project.external_ids if project else {})
+    fields = _fields(record, project, names, report, user)
+    if external_ids != (project.external_ids if project else {}):
+        fields["external_ids"] = external_ids
+    if project is None:
+        slug = record.get("slug")
+        if slug:
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", str(slug)) or len(slug) > 200:
+                raise RowRejected(f"slug: {slug!r} is not a slug (lowercase words and hyphens)")
+            fields["slug"] = slug
+        else:
+            fields["slug"] = unique_slug(fields["name"], Project, fallback="project")
+    countries = companies = initiatives = None
+    if "countries" in record:
+        countries = _kept_roles(project, record, "countries") + _countries(record, names, report)
+    if "companies" in record:
+        companies = _kept_roles(project, record, "companies") + _companies(record, names, report)
+    if "initiatives" in record:
+        values = record.get("initiatives") or []
+        if not isinstance(values, list):
+            raise RowRejected("initiatives: a list of initiatives")
+        initiatives = sorted({names.initiative(value) for value in values})
+    return ProjectChanges(
+        fields=fields,
+        countries=_unique(countries),
+        companies=_unique(companies),
+        initiatives=initiatives,
+    )
+
+
+def _unique(pairs):
+    return None if pairs is None else list(dict.fromkeys(pairs))
+
+
+# Sources
+
+
+def _sources(project: Project, record: dict) -> bool:
+    """Cite the record's sources; whether any citation was added or changed."""
+    sources = record.get("sources") or []
+    if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
+        raise RowRejected("sources: a list of sources, each with a url or a title")
+    changed = False
+    for source in sources:
+        url = str(source.get("url") or "").strip()
+        title = str(source.get("title") or "").strip()
+        if not url and not title:
+            raise RowRejected("sources: a source needs a url or a title")
+        claim = source.get("claim") or ClaimKind.GENERAL
+        if claim not in ClaimKind.values:
+            raise RowRejected(
+                f"sources: {claim!r} is not a claim; one of {', '.join(ClaimKind.values)}"
+            )
+        document = _document(url, title)
+        _, outcome = citation_upsert(
+            project=project,
+            document=document,
+            claim=claim,
+            quote=storable(str(source.get("quote") or "").strip(), "sources"),
+            location=str(source.get("location") or "").strip()[:200],
+            check_constraints=False,
+        )
+        changed |= outcome != "unchanged"
+    return changed
+
+
+def _document(url: str, title: str) -> SourceDocument:
+    documents = SourceDocument.objects.order_by("pk")
+    document = documents.filter(url=url).first() if url else documents.filter(title=title).first()
+    if document is not None:
+        return document
+    document = SourceDocument(
+        url=url,
+        title=storable(title or url, "sources")[:500],
+        status=ProcessingStatus.METADATA_ONLY,
+    )
+    document.full_clean(validate_unique=False, validate_constraints=False)
+    document.save()
+    return document
+
+
+# The import
+
+
+def _import_row(record: dict, names: Names, report: DatasetReport, user) -> str:
+    project = _match(record, _external_ids(record, {}))
+    changes = _changes(record, project, names, report, user)
+    project, outcome = project_save(project=project, changes=changes, check_constraints=False)
+    if "sources" in record and _sources(project, record) and outcome == "unchanged":
+        project.save(update_fields=["updated"])
+        outcome = "updated"
+    return outcome
+
+
+def dataset_import(
+    *,
+    rows: Iterable[DatasetRow],
+    format: str,
+    dry_run: bool = False,
+    atomic: bool = False,
+    user=None,
+    progress: Callable[[float], None] | None = None,
+    context: dict | None = None,
+) -> DatasetReport:
+    """Import every row; return what happened to each. Raises nothing for a bad row.
+
+    A plain import commits every BATCH_ROWS rows (a large file neither holds one long
+    transaction nor loses its finished part to a crash, and its progress shows); a dry run
+    or an atomic import is one transaction, rolled back at the end or on any rejection."""
+    report = DatasetReport(format=format, dry_run=dry_run, atomic=atomic)
+    rows = list(rows)
+    size = BATCH_ROWS if not (dry_run or atomic) else max(1, len(rows))
+    batches = [rows[start : start + size] for start in range(0, len(rows), size)] or [[]]
+    metadata = {"service": "dataset_import", "format": format, **(context or {})}
+    if user is not None and user != TRUSTED:
+        metadata["user"] = user.pk
+    names = None
+    done = 0
+    with pghistory.context(**metadata):
+        for batch in batches:
+            with transaction.atomic():
+                names = names or Names()
+                for row in batch:
+                    _one(row, names, report, user)
+                if not report.written:
+                    transaction.set_rollback(True)
+            done += len(batch)
+            if progress:
+                progress(done / max(1, len(rows)))
+    return report
+
+
+def _one(row: DatasetRow, names: Names, report: DatasetReport, user) -> None:
+    if row.error or row.record is None:
+        report.rejected.append({"row": row.row, "reason": row.error or "no record"})
+        return
+    companies_before = dict(report.unresolved_companies)
+    try:
+        with transaction.atomic():
+            outcome = _import_row(dict(row.record), names, report, user)
+    except RowRejected as error:
+        reason = str(error)
+    except ValidationError as error:
+        reason = validation_message(error)
+    except IntegrityError as error:
+        reason = constraint_message(error)
+    else:
+        setattr(report, outcome, getattr(report, outcome) + 1)
+        return
+    # Organisations created for a rejected row went with its savepoint.
+    for name in set(report.unresolved_companies) - set(companies_before):
+        del report.unresolved_companies[name]
+        names.forget_company(name)
+    report.rejected.append({"row": row.row, "reason": reason})
+
+
+# Reading files, and import jobs
+
+
+def dataset_read(*, path: Path, format: str) -> list[DatasetRow]:
+    """The rows of a dataset file (or TeleGeography folder); DatasetError when unreadable."""
+    from projects.importing.datasets import exchange, telegeography
+
+    readers = {
+        DatasetFormat.CSV: exchange.read_csv,
+        DatasetFormat.JSON: exchange.read_json,
+        DatasetFormat.GEOJSON: exchange.read_geojson,
+        DatasetFormat.TELEGEOGRAPHY: telegeography.read,
+    }
+    if format not in readers:
+        raise DatasetError(f"Unknown format {format!r}; one of {', '.join(readers)}.")
+    if not path.exists():
+        raise DatasetError(f"{path} does not exist.")
+    if path.is_dir() and format != DatasetFormat.TELEGEOGRAPHY:
+        raise DatasetError(f"{path} is a folder; only the telegeography format reads folders.")
+    return list(readers[format](path))
+
+
+def dataset_upload_check(*, file) -> None:
+    """An upload within the limits, or a ValidationError naming the file."""
+    limit = settings.DATASET_MAX_UPLOAD_BYTES
+    if file.size > limit:
+        raise ValidationError(
+            {
+                "file": f"The file is {format_size(file.size)}; the limit is "
+                f"{format_size(limit)} (DSR_DATASET_MAX_UPLOAD_BYTES)."
+            }
+        )
+    if file.size == 0:
+        raise ValidationError({"file": "The file is empty."})
+
+
+def dataset_import_create(*, file, format: str, dry_run: bool, atomic: bool, user) -> DatasetImport:
+    """Store an uploaded dataset and its job row; `dataset_import_start` runs or queues it."""
+    if format not in DatasetFormat.values:
+        raise ValidationError({"format": f"Unknown format {format!r}."})
+    dataset_upload_check(file=file)
+    name = Path(file.name or "dataset").name[:300]
+    return DatasetImport.objects.create(
+        format=format,
+        file=File(file, name=name),
+        original_filename=name,
+        size=file.size,
+        dry_run=dry_run,
+        atomic=atomic,
+        created_by=user if user is not None and user.is_authenticated else None,
+    )
+
+
+def dataset_import_start(*, job: DatasetImport) -> DatasetImport:
+    """Small files are imported at once; larger ones go to a worker when the row commits."""
+    if job.size <= settings.DATASET_INLINE_BYTES:
+        dataset_import_run(job_id=job.pk)
+        job.refresh_from_db()
+        return job
+    from projects.tasks import import_dataset
+
+    transaction.on_commit(lambda: import_dataset.delay(job.pk))
+    return job
+
+
+def dataset_import_run(*, job_id: int) -> str:
+    """Run one import job and record its outcome on the row. Safe to run twice: a finished
+    job is left alone, and an interrupted one runs again (an import is an upsert)."""
+    job = DatasetImport.objects.select_related("created_by").get(pk=job_id)
+    if job.state in (ImportState.DONE, ImportState.FAILED):
+        return job.state
+    DatasetImport.objects.filter(pk=job.pk).update(
+        state=ImportState.RUNNING, started=timezone.now(), progress=0, error=""
+    )
+
+    def progress(fraction: float) -> None:
+        DatasetImport.objects.filter(pk=job.pk).update(progress=min(99, int(fraction * 100)))
+
+    try:
+        with _local_copy(job.file) as path:
+            rows = dataset_read(path=path, format=job.format)
+        report = dataset_import(
+            rows=rows,
+            format=job.format,
+            dry_run=job.dry_run,
+            atomic=job.atomic,
+            user=job.created_by,
+            progress=progress,
+            context={"dataset_import": job.pk},
+        )
+    except DatasetError as error:
+        return _finish(job, ImportState.FAILED, error=str(error))
+    return _finish(job, ImportState.DONE, report=report.as_dict())
+
+
+def dataset_import_fail(job_id: int, error: str) -> None:
+    DatasetImport.objects.filter(pk=job_id).exclude(state=ImportState.DONE).update(
+        state=ImportState.FAILED, error=error, finished=timezone.now()
+    )
+
+
+def _finish(job: DatasetImport, state: str, *, error: str = "", report: dict | None = None) -> str:
+    DatasetImport.objects.filter(pk=job.pk).update(
+        state=state,
+        error=error,
+        report=report or {},
+        progress=100,
+        finished=timezone.now(),
+    )
+    return state
+
+
+@contextmanager
+def _local_copy(file) -> Iterator[Path]:
+    """The stored file as a local path (readers open archives and folders by path)."""
+    try:
+        yield Path(file.path)
+        return
+    except NotImplementedError:
+        pass
+    suffix = Path(file.name).suffix
+    with tempfile.NamedTemporaryFile(suffix=suffix) as copy:
+        with file.open("rb") as stored:
+            shutil.copyfileobj(stored, copy)
+        copy.flush()
+        yield Path(copy.name)

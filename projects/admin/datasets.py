@@ -5,7 +5,7 @@ from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.html import format_html, format_html_join
 
-from projects.models import DatasetFormat, DatasetImport, ImportState
+from projects.models import DatasetEntity, DatasetFormat, DatasetImport, ImportState
 from projects.services import datasets
 
 
@@ -20,7 +20,14 @@ class DatasetImportForm(forms.ModelForm):
 
     class Meta:
         model = DatasetImport
-        fields = ["file", "format", "dry_run", "atomic"]
+        fields = ["file", "format", "entity", "dry_run", "atomic"]
+
+    def clean(self):
+        data = super().clean()
+        organisations = data.get("entity") == DatasetEntity.ORGANISATIONS
+        if organisations and data.get("format") not in (DatasetFormat.CSV, DatasetFormat.JSON):
+            self.add_error("format", "Organisations are imported from CSV or JSON.")
+        return data
 
     def clean_file(self):
         file = self.cleaned_data["file"]
@@ -46,10 +53,11 @@ class DatasetImportAdmin(admin.ModelAdmin):
         "created_by",
         "created",
     ]
-    list_filter = ["state", "format", "dry_run"]
+    list_filter = ["state", "format", "entity", "dry_run"]
     search_fields = ["original_filename"]
     readonly_fields = [
         "format",
+        "entity",
         "original_filename",
         "size",
         "dry_run",
@@ -68,7 +76,7 @@ class DatasetImportAdmin(admin.ModelAdmin):
 
     def get_fields(self, request, obj=None):
         if obj is None:
-            return ["file", "format", "dry_run", "atomic"]
+            return ["file", "format", "entity", "dry_run", "atomic"]
         return self.readonly_fields
 
     def get_readonly_fields(self, request, obj=None):
@@ -82,6 +90,7 @@ class DatasetImportAdmin(admin.ModelAdmin):
         job = datasets.dataset_import_create(
             file=data["file"],
             format=data["format"],
+            entity=data["entity"],
             dry_run=data["dry_run"],
             atomic=data["atomic"],
             user=request.user,

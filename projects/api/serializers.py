@@ -15,6 +15,7 @@ from projects.models import (
     CompanyRole,
     Country,
     CountryRole,
+    DatasetEntity,
     DatasetFormat,
     DatasetImport,
     Initiative,
@@ -685,6 +686,7 @@ class DatasetImportSerializer(serializers.ModelSerializer):
             "id",
             "url",
             "format",
+            "entity",
             "original_filename",
             "size",
             "dry_run",
@@ -707,6 +709,11 @@ class DatasetUploadSerializer(serializers.Serializer):
         "of the folder of per-cable files, or one JSON file)."
     )
     format = serializers.ChoiceField(choices=DatasetFormat.choices)
+    entity = serializers.ChoiceField(
+        choices=DatasetEntity.choices,
+        default=DatasetEntity.PROJECTS,
+        help_text="What the file lists: projects, or organisations (CSV or JSON).",
+    )
     dry_run = serializers.BooleanField(
         default=False, help_text="Report what the import would do; write nothing."
     )

@@ -371,7 +371,7 @@ class DatasetImportViewSet(
     parser_classes = [MultiPartParser]
     renderer_classes = [renderers.JSONRenderer]
     filter_backends = [DjangoFilterBackend]
-    filterset_fields = ["state", "format"]
+    filterset_fields = ["state", "format", "entity"]
     queryset = DatasetImport.objects.select_related("created_by")
 
     @extend_schema(

@@ -1,7 +1,7 @@
 from .base import TimeStampedModel
 from .company import Company, CompanyKind, Ownership
 from .country import Country
-from .dataset import DatasetFormat, DatasetImport, ImportState
+from .dataset import DatasetEntity, DatasetFormat, DatasetImport, ImportState
 from .project import (
     CompanyRole,
     CountryRole,
@@ -25,6 +25,7 @@ __all__ = [
     "CompanyRole",
     "Country",
     "CountryRole",
+    "DatasetEntity",
     "DatasetFormat",
     "DatasetImport",
     "DocumentKind",

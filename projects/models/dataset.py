@@ -11,6 +11,11 @@ class DatasetFormat(models.TextChoices):
     TELEGEOGRAPHY = "telegeography", "TeleGeography submarine cables (JSON files, zipped)"
 
 
+class DatasetEntity(models.TextChoices):
+    PROJECTS = "projects", "Projects"
+    ORGANISATIONS = "organisations", "Organisations (the export of companies/)"
+
+
 class ImportState(models.TextChoices):
     QUEUED = "queued", "Queued"
     RUNNING = "running", "Running"
@@ -22,6 +27,12 @@ class DatasetImport(models.Model):
     """One import of a structured dataset: the file, how it was asked for, and how it went."""
 
     format = models.CharField(max_length=20, choices=DatasetFormat.choices)
+    entity = models.CharField(
+        max_length=20,
+        choices=DatasetEntity.choices,
+        default=DatasetEntity.PROJECTS,
+        help_text="What the file lists.",
+    )
     file = models.FileField(upload_to="datasets/%Y/%m/", max_length=500)
     original_filename = models.CharField(max_length=300, blank=True)
     size = models.PositiveBigIntegerField(default=0)
@@ -54,6 +65,7 @@ class DatasetImport(models.Model):
         ordering = ["-created", "-pk"]
         constraints = [
             choice_constraint("datasetimport", "format", DatasetFormat),
+            choice_constraint("datasetimport", "entity", DatasetEntity),
             choice_constraint("datasetimport", "state", ImportState),
             models.CheckConstraint(
                 condition=models.Q(progress__gte=0, progress__lte=100),

@@ -56,7 +56,7 @@ from django.contrib.postgres.fields import ArrayField
 from django.core.files import File
 from django.core.files.storage import default_storage
 from django.core.management.color import no_style
-from django.db import DEFAULT_DB_ALIAS, connections, models, transaction
+from django.db import DEFAULT_DB_ALIAS, connections, models, reset_queries, transaction
 from django.db.migrations.recorder import MigrationRecorder
 from django.utils import timezone
 from django.utils.duration import duration_iso_string
@@ -205,6 +205,10 @@ def archive_export(*, path: Path, force: bool = False) -> dict:
     readable by its owner only, and appears at `path` only once complete."""
     using = DEFAULT_DB_ALIAS
     path = Path(path)
+    if not path.parent.is_dir():
+        raise ArchiveError(f"No folder {path.parent} to write the archive in.")
+    if path.is_dir():
+        raise ArchiveError(f"{path} is a folder; name the archive file to write.")
     if path.exists() and not force:
         raise ArchiveError(f"{path} exists; use --force to overwrite it.")
     chosen = archived_models()
@@ -731,6 +735,7 @@ def _rows_load(model: type[models.Model], source: Path, resolvers: _NaturalKeys,
                 manager.bulk_create(batch)
                 count += len(batch)
                 batch = []
+                reset_queries()  # with DEBUG on, every INSERT's SQL would stay in memory
     if batch:
         manager.bulk_create(batch)
         count += len(batch)

@@ -25,6 +25,7 @@ import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
+from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
@@ -36,6 +37,7 @@ from projects.importing.extract import format_size
 from projects.models import (
     ClaimKind,
     Company,
+    CompanyKind,
     CompanyRole,
     Country,
     CountryRole,
@@ -43,6 +45,7 @@ from projects.models import (
     DatasetImport,
     ImportState,
     Initiative,
+    Ownership,
     ProcessingStatus,
     Project,
     ProjectCompany,
@@ -166,11 +169,12 @@ class Names:
     """Everything a dataset refers to by name, loaded once per import."""
 
     def __init__(self) -> None:
-        countries = list(Country.objects.values_list("iso2", "iso3", "name", "aliases"))
+        countries = list(Country.objects.values_list("iso2", "iso3", "name", "aliases", "pk"))
         self.country_codes = {iso2 for iso2, *_ in countries}
+        self.country_ids = {iso2: pk for iso2, *_, pk in countries}
         self.countries = _unambiguous(
             (name, iso2)
-            for iso2, iso3, country_name, aliases in countries
+            for iso2, iso3, country_name, aliases, _ in countries
             for name in [iso2, iso3, country_name, *aliases]
         )
         types = list(ProjectType.objects.values_list("pk", "slug", "name"))
@@ -182,9 +186,10 @@ class Names:
             (name, slug) for slug, *names in initiatives for name in (slug, *names) if name
         )
         self.created: dict[str, str] = {}
-        companies = list(Company.objects.values_list("slug", "name", "aliases"))
+        companies = list(Company.objects.values_list("slug", "name", "aliases", "pk"))
         self.company_slugs = {slug for slug, *_ in companies}
-        names = [(name, slug) for slug, name, aliases in companies for name in (name, *aliases)]
+        self.company_ids = {slug: pk for slug, _, _, pk in companies}
+        names = [(name, slug) for slug, name, aliases, _ in companies for name in (name, *aliases)]
         self.companies = _unambiguous(names)
         self.companies_loose = _unambiguous((_loose(name), slug) for name, slug in names)
 
@@ -223,18 +228,34 @@ class Names:
         storable(name, "companies")
         if not (slug and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 200):
             slug = unique_slug(name, Company, taken=self.company_slugs, fallback="organisation")
-        Company.objects.create(name=name, slug=slug)
+        company = Company.objects.create(name=name, slug=slug)
         self.created[name] = slug
         self.company_slugs.add(slug)
+        self.company_ids[slug] = company.pk
         self.companies[normal(name)] = slug
         self.companies_loose.setdefault(_loose(name), slug)
         report.unresolved_companies[name] = None
         return slug
 
+    def find_company(self, value: str) -> str | None:
+        """An organisation's slug by its slug, name or alias, without creating one."""
+        value = " ".join(value.split())
+        if value in self.company_slugs:
+            return value
+        return self.companies.get(normal(value)) or self.companies_loose.get(_loose(value))
+
+    def add_company(self, company: Company) -> None:
+        self.company_slugs.add(company.slug)
+        self.company_ids[company.slug] = company.pk
+        for name in (company.name, *company.aliases):
+            self.companies.setdefault(normal(name), company.slug)
+            self.companies_loose.setdefault(_loose(name), company.slug)
+
     def forget_company(self, name: str) -> None:
         """An organisation created for a row that was then rejected (and rolled back)."""
         slug = self.created.pop(name)
         self.company_slugs.discard(slug)
+        self.company_ids.pop(slug, None)
         for mapping in (self.companies, self.companies_loose):
             for key in [k for k, v in mapping.items() if v == slug]:
                 del mapping[key]
@@ -628,6 +649,132 @@ def _document(url: str, title: str) -> SourceDocument:
     return document
 
 
+# Organisations
+
+
+ORGANISATION_KEYS = {
+    "slug",
+    "name",
+    "chinese_name",
+    "aliases",
+    "kind",
+    "ownership",
+    "headquarters",
+    "parent",
+    "website",
+    "description",
+    "external_ids",
+}
+ORGANISATION_TEXTS = {"name": 300, "chinese_name": 200, "website": 500, "description": None}
+
+
+def _organisation_fields(record: dict, company: Company | None, names: Names) -> dict:
+    fields: dict = {}
+    for name, limit in ORGANISATION_TEXTS.items():
+        if name in record or (name == "name" and company is None):
+            fields[name] = _text(record, name, limit)
+    if "name" in fields and not fields["name"]:
+        raise RowRejected("name: an organisation needs a name")
+    if fields.get("website"):
+        try:
+            URLValidator(schemes=["http", "https"])(fields["website"])
+        except ValidationError:
+            raise RowRejected(f"website: {fields['website']!r} is not an http(s) address") from None
+    if "aliases" in record:
+        aliases = record.get("aliases") or []
+        if not isinstance(aliases, list) or not all(isinstance(a, str) for a in aliases):
+            raise RowRejected("aliases: a list of names")
+        fields["aliases"] = storable(
+            list(dict.fromkeys(a.strip() for a in aliases if a.strip())), "aliases"
+        )
+        if any(len(alias) > 200 for alias in fields["aliases"]):
+            raise RowRejected("aliases: a name is longer than 200 characters")
+    for name, choices in (("kind", CompanyKind), ("ownership", Ownership)):
+        if name in record:
+            value = record.get(name)
+            fields[name] = (
+                (choices.FIRM if name == "kind" else choices.UNKNOWN)
+                if value in (None, "")
+                else _choice(record, name, choices)
+            )
+    if "headquarters" in record:
+        value = record.get("headquarters")
+        if value in (None, ""):
+            fields["headquarters_id"] = None
+        else:
+            code = names.country({"name": str(value)})
+            if code is None:
+                raise RowRejected(f"headquarters: unknown country {value!r}")
+            fields["headquarters_id"] = names.country_ids[code]
+    return fields
+
+
+def _import_organisation(record: dict, names: Names, file_keys: set[str]) -> tuple[str, int]:
+    unknown = sorted(set(record) - ORGANISATION_KEYS)
+    if unknown:
+        raise RowRejected(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            "the schema is that of the API's export of companies/"
+        )
+    external_ids = _external_ids(record, {})
+    company = None
+    for key, value in external_ids.items():
+        company = company or Company.objects.filter(external_ids__contains={key: value}).first()
+    slug = str(record.get("slug") or "").strip()
+    if company is None and slug:
+        company = Company.objects.filter(slug=slug).first()
+    if company is None and not slug and record.get("name"):
+        found = names.companies.get(normal(str(record["name"])))
+        company = Company.objects.filter(slug=found).first() if found else None
+    _check_parent(record, names, file_keys)
+    fields = _organisation_fields(record, company, names)
+    merged_ids = _external_ids(record, company.external_ids if company else {})
+    if merged_ids != (company.external_ids if company else {}):
+        fields["external_ids"] = merged_ids
+    if company is None:
+        if slug and not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
+            raise RowRejected(f"slug: {slug!r} is not a slug (lowercase words and hyphens)")
+        fields["slug"] = slug or unique_slug(fields["name"], Company, fallback="organisation")
+        company = Company(**fields)
+        outcome = "created"
+    else:
+        changed = {k: v for k, v in fields.items() if getattr(company, k) != v}
+        if not changed:
+            return "unchanged", company.pk
+        for name, value in changed.items():
+            setattr(company, name, value)
+        outcome = "updated"
+    company.full_clean(validate_unique=False, validate_constraints=False)
+    company.save()
+    names.add_company(company)
+    return outcome, company.pk
+
+
+def _check_parent(record: dict, names: Names, file_keys: set[str]) -> None:
+    """A parent must be an organisation known here or named by another row of the file."""
+    value = str(record.get("parent") or "").strip()
+    if not value:
+        return
+    if names.find_company(value) is None and normal(value) not in file_keys:
+        raise RowRejected(f"parent: unknown organisation {value!r}")
+    own = {normal(str(record.get("slug") or "")), normal(str(record.get("name") or ""))}
+    if normal(value) in own:
+        raise RowRejected("parent: an organisation cannot be its own parent")
+
+
+def _link_parent(company_id: int, record: dict, names: Names) -> bool:
+    """Set an organisation's parent (a second pass: the parent may come later in the file).
+    Returns whether it changed."""
+    value = str(record.get("parent") or "").strip()
+    parent_id = names.company_ids[names.find_company(value)] if value else None
+    company = Company.objects.get(pk=company_id)
+    if company.parent_id == parent_id:
+        return False
+    company.parent_id = parent_id
+    company.save(update_fields=["parent", "updated"])
+    return True
+
+
 # The import
 
 
@@ -641,36 +788,51 @@ def _import_row(record: dict, names: Names, report: DatasetReport, user) -> str:
     return outcome
 
 
+ENTITIES = ("projects", "organisations")
+
+
 def dataset_import(
     *,
     rows: Iterable[DatasetRow],
     format: str,
+    entity: str = "projects",
     dry_run: bool = False,
     atomic: bool = False,
     user=None,
     progress: Callable[[float], None] | None = None,
     context: dict | None = None,
 ) -> DatasetReport:
-    """Import every row; return what happened to each. Raises nothing for a bad row.
+    """Import every row of a list of projects or of organisations; return what happened to
+    each. Raises nothing for a bad row.
 
     A plain import commits every BATCH_ROWS rows (a large file neither holds one long
     transaction nor loses its finished part to a crash, and its progress shows); a dry run
-    or an atomic import is one transaction, rolled back at the end or on any rejection."""
+    or an atomic import is one transaction, rolled back at the end or on any rejection.
+    Organisations' parents are linked after every row is in, as a parent may come later."""
+    if entity not in ENTITIES:
+        raise ValueError(f"entity is one of {', '.join(ENTITIES)}")
     report = DatasetReport(format=format, dry_run=dry_run, atomic=atomic)
     rows = list(rows)
     size = BATCH_ROWS if not (dry_run or atomic) else max(1, len(rows))
     batches = [rows[start : start + size] for start in range(0, len(rows), size)] or [[]]
-    metadata = {"service": "dataset_import", "format": format, **(context or {})}
+    file_keys = _file_keys(rows) if entity == "organisations" else set()
+    metadata = {"service": "dataset_import", "format": format, "entity": entity}
+    metadata.update(context or {})
     if user is not None and user != TRUSTED:
         metadata["user"] = user.pk
     names = None
     done = 0
+    parents: list[tuple[DatasetRow, int, str]] = []
     with pghistory.context(**metadata):
-        for batch in batches:
+        for number, batch in enumerate(batches, start=1):
             with transaction.atomic():
                 names = names or Names()
                 for row in batch:
-                    _one(row, names, report, user)
+                    written = _one(row, names, report, user, entity, file_keys)
+                    if written is not None and "parent" in row.record:
+                        parents.append((row, *written))
+                if number == len(batches):
+                    _link_parents(parents, names, report)
                 if not report.written:
                     transaction.set_rollback(True)
             done += len(batch)
@@ -679,14 +841,46 @@ def dataset_import(
     return report
 
 
-def _one(row: DatasetRow, names: Names, report: DatasetReport, user) -> None:
+def _file_keys(rows: list[DatasetRow]) -> set[str]:
+    """The slugs and names of the organisations a file defines (parents may point at them)."""
+    return {
+        normal(str(row.record.get(key) or ""))
+        for row in rows
+        if row.record
+        for key in ("slug", "name")
+    } - {""}
+
+
+def _link_parents(parents: list[tuple[DatasetRow, int, str]], names: Names, report) -> None:
+    for row, company_id, outcome in parents:
+        try:
+            with transaction.atomic():
+                changed = _link_parent(company_id, row.record, names)
+        except (RowRejected, KeyError) as error:
+            setattr(report, outcome, getattr(report, outcome) - 1)
+            report.rejected.append({"row": row.row, "reason": f"parent: {error}"})
+            continue
+        if changed and outcome == "unchanged":
+            report.unchanged -= 1
+            report.updated += 1
+
+
+def _one(
+    row: DatasetRow, names: Names, report: DatasetReport, user, entity: str, file_keys: set
+) -> tuple[int, str] | None:
+    """Import one row in a savepoint; for an organisation, (its id, the outcome)."""
     if row.error or row.record is None:
         report.rejected.append({"row": row.row, "reason": row.error or "no record"})
-        return
+        return None
     companies_before = dict(report.unresolved_companies)
+    written = None
     try:
         with transaction.atomic():
-            outcome = _import_row(dict(row.record), names, report, user)
+            if entity == "organisations":
+                outcome, company_id = _import_organisation(dict(row.record), names, file_keys)
+                written = (company_id, outcome)
+            else:
+                outcome = _import_row(dict(row.record), names, report, user)
     except RowRejected as error:
         reason = str(error)
     except ValidationError as error:
@@ -695,20 +889,29 @@ def _one(row: DatasetRow, names: Names, report: DatasetReport, user) -> None:
         reason = constraint_message(error)
     else:
         setattr(report, outcome, getattr(report, outcome) + 1)
-        return
+        return written
     # Organisations created for a rejected row went with its savepoint.
     for name in set(report.unresolved_companies) - set(companies_before):
         del report.unresolved_companies[name]
         names.forget_company(name)
     report.rejected.append({"row": row.row, "reason": reason})
+    return None
 
 
 # Reading files, and import jobs
 
 
-def dataset_read(*, path: Path, format: str) -> list[DatasetRow]:
+def dataset_read(*, path: Path, format: str, entity: str = "projects") -> list[DatasetRow]:
     """The rows of a dataset file (or TeleGeography folder); DatasetError when unreadable."""
     from projects.importing.datasets import exchange, telegeography
+
+    if entity == "organisations":
+        if format not in (DatasetFormat.CSV, DatasetFormat.JSON):
+            raise DatasetError("Organisations are imported from CSV or JSON.")
+        if not path.is_file():
+            raise DatasetError(f"{path} is not a file.")
+        reader = exchange.read_csv if format == DatasetFormat.CSV else exchange.read_json
+        return list(reader(path, exchange.ORGANISATIONS))
 
     readers = {
         DatasetFormat.CSV: exchange.read_csv,
@@ -739,14 +942,21 @@ def dataset_upload_check(*, file) -> None:
         raise ValidationError({"file": "The file is empty."})
 
 
-def dataset_import_create(*, file, format: str, dry_run: bool, atomic: bool, user) -> DatasetImport:
+def dataset_import_create(
+    *, file, format: str, dry_run: bool, atomic: bool, user, entity: str = "projects"
+) -> DatasetImport:
     """Store an uploaded dataset and its job row; `dataset_import_start` runs or queues it."""
     if format not in DatasetFormat.values:
         raise ValidationError({"format": f"Unknown format {format!r}."})
     dataset_upload_check(file=file)
     name = Path(file.name or "dataset").name[:300]
+    if entity not in ENTITIES:
+        raise ValidationError({"entity": f"Unknown list {entity!r}."})
+    if entity == "organisations" and format not in (DatasetFormat.CSV, DatasetFormat.JSON):
+        raise ValidationError({"format": "Organisations are imported from CSV or JSON."})
     return DatasetImport.objects.create(
         format=format,
+        entity=entity,
         file=File(file, name=name),
         original_filename=name,
         size=file.size,
@@ -783,10 +993,11 @@ def dataset_import_run(*, job_id: int) -> str:
 
     try:
         with _local_copy(job.file) as path:
-            rows = dataset_read(path=path, format=job.format)
+            rows = dataset_read(path=path, format=job.format, entity=job.entity)
         report = dataset_import(
             rows=rows,
             format=job.format,
+            entity=job.entity,
             dry_run=job.dry_run,
             atomic=job.atomic,
             user=job.created_by,

@@ -10,7 +10,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
 from rest_framework.test import APIClient
 
-from projects.models import DatasetImport, ImportState, Project
+from projects.models import Company, DatasetImport, ImportState, Project
 from projects.roles import EDITOR
 from projects.tasks import import_dataset
 
@@ -140,7 +140,7 @@ def test_the_admin_uploads_a_dataset_and_shows_its_report(editor, client):
     client.force_login(editor)
     response = client.post(
         "/admin/projects/datasetimport/add/",
-        {"file": SimpleUploadedFile("p.csv", CSV), "format": "csv"},
+        {"file": SimpleUploadedFile("p.csv", CSV), "format": "csv", "entity": "projects"},
         follow=True,
     )
     assert response.status_code == 200
@@ -162,3 +162,20 @@ def test_the_admin_refuses_a_too_large_file_in_the_form(editor, client, settings
     assert response.status_code == 200
     assert "DSR_DATASET_MAX_UPLOAD_BYTES" in response.content.decode()
     assert not DatasetImport.objects.exists()
+
+
+def test_an_organisations_list_is_imported_through_the_api(editor):
+    content = b"slug,name,kind,headquarters\nzz-telecom,ZZ Telecom,firm,KE\n"
+    response = upload(client_for(editor), content, entity="organisations")
+    assert response.status_code == 201, response.json()
+    assert (response.json()["entity"], response.json()["report"]["created"]) == (
+        "organisations",
+        1,
+    )
+    assert Company.objects.get(slug="zz-telecom").headquarters.iso2 == "KE"
+
+
+def test_organisations_come_from_csv_or_json_only(editor):
+    response = upload(client_for(editor), entity="organisations", format="geojson")
+    assert response.status_code == 400
+    assert "format" in response.json()

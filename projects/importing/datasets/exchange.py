@@ -1,11 +1,14 @@
 """The exchange formats: the API's own CSV, JSON and GeoJSON exports, read back.
 
-One schema for the three (see the package's docstring): a JSON export is a list of projects
+One schema for the three (see the package's docstring): a JSON export is a list of objects
 (or a page of them, `{"results": [...]}`), a GeoJSON export a FeatureCollection whose
 properties are the same objects, and a CSV export the same objects flattened — related
 objects by their key with ":role" ("KE:landing_point"), lists joined with "; ", structures
 (geometry, external ids, landing points, sources) as JSON. Hand-written spreadsheets may
 also give `source_url` and `source_quote` columns, and names instead of keys.
+
+Two lists are read: projects, and organisations (the export of `companies/`), which a
+projects file names by slug.
 """
 
 from __future__ import annotations
@@ -14,29 +17,60 @@ import csv
 import io
 import json
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 from . import DatasetError, DatasetRow
 
-# What the API writes but a dataset does not set: identifiers of this installation, counts
-# and timestamps.
-READ_ONLY = {"id", "url", "citation_count", "created", "updated", "aliases"}
-JSON_CELLS = {"geometry", "external_ids", "landing_points", "sources"}
-LIST_CELLS = {"countries", "companies", "initiatives"}
 ROLE_KEYS = {"countries": "iso2", "companies": "slug"}
-# Blank cells of these columns mean "none" rather than "empty text".
-NULLABLE = {
-    "value_amount",
-    "value_usd",
-    "length_km",
-    "latitude",
-    "longitude",
-    "geometry",
-    "announced",
-    "started",
-    "completed",
-}
 CSV_FIELD_LIMIT = 10 * 1024 * 1024
+
+
+@dataclass(frozen=True)
+class Schema:
+    """How one list's export is read back."""
+
+    noun: str
+    # What the API writes but a dataset does not set: identifiers of this installation,
+    # counts and timestamps.
+    read_only: frozenset[str]
+    json_cells: frozenset[str]
+    list_cells: frozenset[str]
+    # Blank cells of these columns mean "none" rather than "empty text".
+    nullable: frozenset[str]
+    # Related objects written as brief objects ({"slug", "name", "url"}): read as their key.
+    brief: dict[str, str]
+
+
+PROJECTS = Schema(
+    noun="project",
+    read_only=frozenset({"id", "url", "citation_count", "created", "updated"}),
+    json_cells=frozenset({"geometry", "external_ids", "landing_points", "sources"}),
+    list_cells=frozenset({"countries", "companies", "initiatives"}),
+    nullable=frozenset(
+        {
+            "value_amount",
+            "value_usd",
+            "length_km",
+            "latitude",
+            "longitude",
+            "geometry",
+            "announced",
+            "started",
+            "completed",
+        }
+    ),
+    brief={"type": "slug"},
+)
+ORGANISATIONS = Schema(
+    noun="organisation",
+    read_only=frozenset({"id", "url", "project_count", "created", "updated"}),
+    json_cells=frozenset({"external_ids"}),
+    list_cells=frozenset({"aliases"}),
+    nullable=frozenset({"headquarters", "parent"}),
+    brief={"headquarters": "iso2", "parent": "slug"},
+)
+SCHEMAS = {"projects": PROJECTS, "organisations": ORGANISATIONS}
 
 
 def decode(data: bytes, what: str) -> str:
@@ -49,13 +83,13 @@ def decode(data: bytes, what: str) -> str:
         ) from None
 
 
-def read_json(source: Path) -> Iterator[DatasetRow]:
-    items = _json_items(_load_json(source))
+def read_json(source: Path, schema: Schema = PROJECTS) -> Iterator[DatasetRow]:
+    items = _json_items(_load_json(source), schema)
     for number, item in enumerate(items, start=1):
-        yield _row(number, item)
+        yield _row(number, item, schema)
 
 
-def read_geojson(source: Path) -> Iterator[DatasetRow]:
+def read_geojson(source: Path, schema: Schema = PROJECTS) -> Iterator[DatasetRow]:
     data = _load_json(source)
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise DatasetError("A GeoJSON dataset is a FeatureCollection.")
@@ -66,10 +100,10 @@ def read_geojson(source: Path) -> Iterator[DatasetRow]:
         if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
             yield DatasetRow(number, error="a feature needs an object of properties")
             continue
-        yield _row(number, _feature_record(feature))
+        yield _row(number, _feature_record(feature), schema)
 
 
-def read_csv(source: Path) -> Iterator[DatasetRow]:
+def read_csv(source: Path, schema: Schema = PROJECTS) -> Iterator[DatasetRow]:
     text = decode(source.read_bytes(), "CSV file")
     csv.field_size_limit(CSV_FIELD_LIMIT)
     reader = csv.DictReader(io.StringIO(text, newline=""))
@@ -86,11 +120,11 @@ def read_csv(source: Path) -> Iterator[DatasetRow]:
                 yield DatasetRow(number, error="more cells than the header has columns")
                 continue
             try:
-                record = _csv_record(cells)
+                record = _csv_record(cells, schema)
             except ValueError as error:
                 yield DatasetRow(number, error=str(error))
                 continue
-            yield _row(number, record)
+            yield _row(number, record, schema)
     except csv.Error as error:
         raise DatasetError(
             f"The CSV file cannot be read at line {reader.line_num}: {error}."
@@ -104,7 +138,7 @@ def _load_json(source: Path):
         raise DatasetError(f"The file is not valid JSON: {error}.") from None
 
 
-def _json_items(data) -> list:
+def _json_items(data, schema: Schema) -> list:
     if isinstance(data, dict) and data.get("type") == "FeatureCollection":
         raise DatasetError("This is a GeoJSON FeatureCollection: import it as geojson.")
     if isinstance(data, dict) and isinstance(data.get("results"), list):
@@ -113,13 +147,18 @@ def _json_items(data) -> list:
         return data
     if isinstance(data, dict):
         return [data]
-    raise DatasetError("A JSON dataset is a list of projects (or an object with 'results').")
+    raise DatasetError(f"A JSON dataset is a list of {schema.noun}s (or an object with 'results').")
 
 
-def _row(number: int, item) -> DatasetRow:
+def _row(number: int, item, schema: Schema) -> DatasetRow:
     if not isinstance(item, dict):
-        return DatasetRow(number, error="each project is a JSON object")
-    record = {key: value for key, value in item.items() if key not in READ_ONLY}
+        return DatasetRow(number, error=f"each {schema.noun} is a JSON object")
+    record = {key: value for key, value in item.items() if key not in schema.read_only}
+    for key, brief_key in schema.brief.items():
+        if isinstance(record.get(key), dict):
+            record[key] = record[key].get(brief_key) or record[key].get("name")
+    if schema is not PROJECTS:
+        return DatasetRow(number, record=record)
     for key in ("countries", "companies"):
         if isinstance(record.get(key), list):
             record[key] = [_role_item(key, entry) for entry in record[key]]
@@ -128,8 +167,6 @@ def _row(number: int, item) -> DatasetRow:
             entry.get("slug") or entry.get("name") if isinstance(entry, dict) else entry
             for entry in record["initiatives"]
         ]
-    if isinstance(record.get("type"), dict):
-        record["type"] = record["type"].get("slug") or record["type"].get("name")
     if "source_url" in record or "source_quote" in record:
         _add_simple_source(record)
     return DatasetRow(number, record=record)
@@ -173,19 +210,19 @@ def _feature_record(feature: dict) -> dict:
     return record
 
 
-def _csv_record(cells: dict[str, str]) -> dict:
+def _csv_record(cells: dict[str, str], schema: Schema) -> dict:
     record = {}
     for column, cell in cells.items():
         column = (column or "").strip()
-        if not column or column in READ_ONLY:
+        if not column or column in schema.read_only:
             continue
         cell = (cell or "").strip()
-        record[column] = _csv_value(column, cell)
+        record[column] = _csv_value(column, cell, schema)
     return record
 
 
-def _csv_value(column: str, cell: str):
-    if column in JSON_CELLS:
+def _csv_value(column: str, cell: str, schema: Schema):
+    if column in schema.json_cells:
         if not cell:
             return {} if column == "external_ids" else (None if column == "geometry" else [])
         if column == "external_ids" and not cell.startswith("{"):
@@ -194,12 +231,12 @@ def _csv_value(column: str, cell: str):
             return json.loads(cell)
         except json.JSONDecodeError as error:
             raise ValueError(f"{column}: not valid JSON ({error})") from None
-    if column in LIST_CELLS:
+    if column in schema.list_cells:
         items = [item.strip() for item in cell.split(";") if item.strip()]
         if column in ROLE_KEYS:
             return [_role_item(column, item) for item in items]
         return items
-    if column in NULLABLE and not cell:
+    if column in schema.nullable and not cell:
         return None
     return cell
 

@@ -22,6 +22,14 @@ class Command(BaseCommand):
             "--format", required=True, choices=DatasetFormat.values, help="The dataset's format."
         )
         parser.add_argument(
+            "--entity",
+            choices=["projects", "organisations"],
+            default="projects",
+            help="What the file lists: projects (default), or organisations (the export of "
+            "companies/, CSV or JSON) — import those first when a projects CSV names "
+            "organisations this knowledge base lacks.",
+        )
+        parser.add_argument(
             "--dry-run", action="store_true", help="Report what would happen; write nothing."
         )
         parser.add_argument(
@@ -31,12 +39,13 @@ class Command(BaseCommand):
 
     def handle(self, path, **options):
         try:
-            rows = dataset_read(path=Path(path), format=options["format"])
+            rows = dataset_read(path=Path(path), format=options["format"], entity=options["entity"])
         except DatasetError as error:
             raise CommandError(str(error), returncode=2) from None
         report = dataset_import(
             rows=rows,
             format=options["format"],
+            entity=options["entity"],
             dry_run=options["dry_run"],
             atomic=options["atomic"],
             user=TRUSTED,

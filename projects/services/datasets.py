@@ -27,6 +27,7 @@ from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework import serializers
@@ -35,6 +36,7 @@ from projects.api.validators import geojson_geometry, storable_text
 from projects.importing.datasets import DatasetError, DatasetRow
 from projects.importing.extract import format_size
 from projects.models import (
+    Citation,
     ClaimKind,
     Company,
     CompanyKind,
@@ -50,6 +52,7 @@ from projects.models import (
     Project,
     ProjectCompany,
     ProjectCountry,
+    ProjectInitiative,
     ProjectType,
     Publication,
     SourceDocument,
@@ -59,7 +62,7 @@ from projects.models.landing_points import landing_point_problem
 from projects.partial_dates import PartialDate
 
 from .documents import citation_upsert
-from .projects import ProjectChanges, may_change_publication, project_save
+from .projects import Lookups, ProjectChanges, may_change_publication, project_save
 
 TEXT_FIELDS = {"name": 300, "description": None, "capacity": 200}
 DECIMAL_FIELDS = {"value_amount": 20, "value_usd": 20, "length_km": 10}
@@ -181,9 +184,10 @@ class Names:
         self.types = _unambiguous(
             (name, pk) for pk, slug, type_name in types for name in (slug, type_name)
         )
-        initiatives = list(Initiative.objects.values_list("slug", "name", "short_name"))
+        initiatives = list(Initiative.objects.values_list("slug", "name", "short_name", "pk"))
+        self.initiative_ids = {slug: pk for slug, *_, pk in initiatives}
         self.initiatives = _unambiguous(
-            (name, slug) for slug, *names in initiatives for name in (slug, *names) if name
+            (name, slug) for slug, *names, _ in initiatives for name in (slug, *names) if name
         )
         self.created: dict[str, str] = {}
         companies = list(Company.objects.values_list("slug", "name", "aliases", "pk"))
@@ -236,6 +240,11 @@ class Names:
         self.companies_loose.setdefault(_loose(name), slug)
         report.unresolved_companies[name] = None
         return slug
+
+    def lookups(self) -> Lookups:
+        return Lookups(
+            country=self.country_ids, company=self.company_ids, initiative=self.initiative_ids
+        )
 
     def find_company(self, value: str) -> str | None:
         """An organisation's slug by its slug, name or alias, without creating one."""
@@ -482,25 +491,23 @@ def _companies(record: dict, names: Names, report: DatasetReport) -> list[tuple[
     return result
 
 
-def _kept_roles(project: Project | None, record: dict, key: str) -> list[tuple[str, str]]:
+def _kept_roles(
+    project: Project | None, record: dict, key: str, known: Known
+) -> list[tuple[str, str]]:
     """The project's roles this dataset does not speak for (an editor's own additions)."""
     scope = record.get("replace_roles")
     if project is None or not isinstance(scope, dict) or key not in scope:
         return []
-    if key == "countries":
-        rows = ProjectCountry.objects.filter(project=project).values_list("country_id", "role")
-    else:
-        rows = ProjectCompany.objects.filter(project=project).values_list("company__slug", "role")
-    return [(k, role) for k, role in rows if role not in scope[key]]
+    return [(k, role) for k, role in sorted(known.roles(project, key)) if role not in scope[key]]
 
 
 # Matching
 
 
-def _match(record: dict, external_ids: dict) -> Project | None:
+def _match(record: dict, external_ids: dict, known: Known) -> Project | None:
     found = None
     for key, value in external_ids.items():
-        project = Project.objects.filter(external_ids__contains={key: value}).first()
+        project = known.by_external.get((key, value))
         if project is not None and found is not None and project.pk != found.pk:
             raise RowRejected(
                 f"external_ids: {key}={value} belongs to {project.slug!r}, "
@@ -509,7 +516,7 @@ def _match(record: dict, external_ids: dict) -> Project | None:
         found = found or project
     slug = record.get("slug")
     if slug:
-        by_slug = Project.objects.filter(slug=slug).first()
+        by_slug = known.by_slug.get(slug)
         if found is not None and by_slug is not None and by_slug.pk != found.pk:
             raise RowRejected(
                 f"slug: {slug!r} is another project than the one with these external ids "
@@ -517,6 +524,105 @@ def _match(record: dict, external_ids: dict) -> Project | None:
             )
         found = found or by_slug
     return found
+
+
+class Known:
+    """What a batch of rows refers to, read in a few queries rather than a few per row: the
+    projects they match (by slug or external id) with their roles and citations. A row that
+    holds what is stored is then recognised without a query; a project written during the
+    batch is read from the database again by later rows."""
+
+    def __init__(self, records: list[dict]) -> None:
+        slugs = {str(r["slug"]) for r in records if isinstance(r.get("slug"), str)}
+        wanted: dict[str, set[str]] = {}
+        for record in records:
+            ids = record.get("external_ids")
+            for key, value in ids.items() if isinstance(ids, dict) else []:
+                if isinstance(key, str) and isinstance(value, str | int):
+                    wanted.setdefault(key, set()).add(str(value).strip())
+        condition = Q(slug__in=slugs)
+        for key, values in wanted.items():
+            # Containment (the GIN index), not a key lookup: a key may hold "__".
+            for value in sorted(values):
+                condition |= Q(external_ids__contains={key: value})
+        projects = list(Project.objects.filter(condition)) if slugs or wanted else []
+        self.by_slug = {p.slug: p for p in projects}
+        self.by_external = {
+            (key, str(value)): p for p in projects for key, value in p.external_ids.items()
+        }
+        ids = [p.pk for p in projects]
+        self.dirty: set[int] = set()
+        self._roles = {
+            "countries": _grouped(
+                ProjectCountry.objects.filter(project_id__in=ids).values_list(
+                    "project_id", "country__iso2", "role"
+                )
+            ),
+            "companies": _grouped(
+                ProjectCompany.objects.filter(project_id__in=ids).values_list(
+                    "project_id", "company__slug", "role"
+                )
+            ),
+            "initiatives": _grouped(
+                ProjectInitiative.objects.filter(project_id__in=ids).values_list(
+                    "project_id", "initiative__slug"
+                )
+            ),
+        }
+        self.citations = _grouped(
+            Citation.objects.filter(project_id__in=ids).values_list(
+                "project_id", "document__url", "claim", "quote", "location"
+            )
+        ) | _grouped(
+            Citation.objects.filter(project_id__in=ids, document__url="").values_list(
+                "project_id", "document__title", "claim", "quote", "location"
+            )
+        )
+
+    def roles(self, project: Project, key: str) -> set[tuple]:
+        if project.pk in self.dirty:
+            return set(_current_roles(project, key))
+        return self._roles[key].get(project.pk, set())
+
+    def written(self, project: Project) -> None:
+        self.dirty.add(project.pk)
+        self.by_slug[project.slug] = project
+        for key, value in project.external_ids.items():
+            self.by_external[(key, str(value))] = project
+
+    def holds(self, project: Project | None, changes: ProjectChanges, record: dict) -> bool:
+        """Whether the stored project already is what the record says."""
+        if project is None or project.pk in self.dirty:
+            return False
+        if any(getattr(project, name) != value for name, value in changes.fields.items()):
+            return False
+        for key, wanted in (
+            ("countries", changes.countries),
+            ("companies", changes.companies),
+            (
+                "initiatives",
+                None if changes.initiatives is None else [(slug,) for slug in changes.initiatives],
+            ),
+        ):
+            if wanted is not None and set(wanted) != self._roles[key].get(project.pk, set()):
+                return False
+        cited = self.citations.get(project.pk, set())
+        return all(source in cited for source in _source_keys(record))
+
+
+def _grouped(rows) -> dict[int, set[tuple]]:
+    grouped: dict[int, set[tuple]] = {}
+    for project_id, *values in rows:
+        grouped.setdefault(project_id, set()).add(tuple(values))
+    return grouped
+
+
+def _current_roles(project: Project, key: str):
+    if key == "countries":
+        return ProjectCountry.objects.filter(project=project).values_list("country__iso2", "role")
+    if key == "companies":
+        return ProjectCompany.objects.filter(project=project).values_list("company__slug", "role")
+    return ProjectInitiative.objects.filter(project=project).values_list("initiative__slug")
 
 
 def _fields(record: dict, project: Project | None, names: Names, report, user) -> dict:
@@ -561,7 +667,9 @@ def _fields(record: dict, project: Project | None, names: Names, report, user) -
     return fields
 
 
-def _changes(record: dict, project: Project | None, names: Names, report, user) -> ProjectChanges:
+def _changes(
+    record: dict, project: Project | None, names: Names, report, user, known: Known
+) -> ProjectChanges:
     unknown = sorted(set(record) - KNOWN_KEYS)
     if unknown:
         raise RowRejected(
@@ -582,9 +690,13 @@ def _changes(record: dict, project: Project | None, names: Names, report, user) 
             fields["slug"] = unique_slug(fields["name"], Project, fallback="project")
     countries = companies = initiatives = None
     if "countries" in record:
-        countries = _kept_roles(project, record, "countries") + _countries(record, names, report)
+        countries = _kept_roles(project, record, "countries", known) + _countries(
+            record, names, report
+        )
     if "companies" in record:
-        companies = _kept_roles(project, record, "companies") + _companies(record, names, report)
+        companies = _kept_roles(project, record, "companies", known) + _companies(
+            record, names, report
+        )
     if "initiatives" in record:
         values = record.get("initiatives") or []
         if not isinstance(values, list):
@@ -605,12 +717,11 @@ def _unique(pairs):
 # Sources
 
 
-def _sources(project: Project, record: dict) -> bool:
-    """Cite the record's sources; whether any citation was added or changed."""
+def _read_sources(record: dict) -> list[dict]:
     sources = record.get("sources") or []
     if not isinstance(sources, list) or not all(isinstance(s, dict) for s in sources):
         raise RowRejected("sources: a list of sources, each with a url or a title")
-    changed = False
+    result = []
     for source in sources:
         url = str(source.get("url") or "").strip()
         title = str(source.get("title") or "").strip()
@@ -621,14 +732,38 @@ def _sources(project: Project, record: dict) -> bool:
             raise RowRejected(
                 f"sources: {claim!r} is not a claim; one of {', '.join(ClaimKind.values)}"
             )
-        document = _document(url, title)
+        result.append(
+            {
+                "url": url,
+                "title": title,
+                "claim": claim,
+                "quote": storable(str(source.get("quote") or "").strip(), "sources"),
+                "location": str(source.get("location") or "").strip()[:200],
+            }
+        )
+    return result
+
+
+def _source_keys(record: dict) -> list[tuple]:
+    """The citations the record asks for, as `Known.citations` holds them."""
+    return [
+        (s["url"] or s["title"], s["claim"], s["quote"], s["location"])
+        for s in _read_sources(record)
+    ]
+
+
+def _sources(project: Project, record: dict, *, new: bool) -> bool:
+    """Cite the record's sources; whether any citation was added or changed."""
+    changed = False
+    for source in _read_sources(record):
         _, outcome = citation_upsert(
             project=project,
-            document=document,
-            claim=claim,
-            quote=storable(str(source.get("quote") or "").strip(), "sources"),
-            location=str(source.get("location") or "").strip()[:200],
+            document=_document(source["url"], source["title"]),
+            claim=source["claim"],
+            quote=source["quote"],
+            location=source["location"],
             check_constraints=False,
+            project_is_new=new,
         )
         changed |= outcome != "unchanged"
     return changed
@@ -778,13 +913,20 @@ def _link_parent(company_id: int, record: dict, names: Names) -> bool:
 # The import
 
 
-def _import_row(record: dict, names: Names, report: DatasetReport, user) -> str:
-    project = _match(record, _external_ids(record, {}))
-    changes = _changes(record, project, names, report, user)
-    project, outcome = project_save(project=project, changes=changes, check_constraints=False)
-    if "sources" in record and _sources(project, record) and outcome == "unchanged":
+def _import_row(record: dict, names: Names, report: DatasetReport, user, known: Known) -> str:
+    project = _match(record, _external_ids(record, {}), known)
+    changes = _changes(record, project, names, report, user, known)
+    if known.holds(project, changes, record):
+        return "unchanged"
+    project, outcome = project_save(
+        project=project, changes=changes, check_constraints=False, lookups=names.lookups()
+    )
+    new = outcome == "created"
+    if "sources" in record and _sources(project, record, new=new) and outcome == "unchanged":
         project.save(update_fields=["updated"])
         outcome = "updated"
+    if outcome != "unchanged":
+        known.written(project)
     return outcome
 
 
@@ -827,8 +969,11 @@ def dataset_import(
         for number, batch in enumerate(batches, start=1):
             with transaction.atomic():
                 names = names or Names()
+                known = (
+                    Known([r.record for r in batch if r.record]) if entity == "projects" else None
+                )
                 for row in batch:
-                    written = _one(row, names, report, user, entity, file_keys)
+                    written = _one(row, names, report, user, entity, file_keys, known)
                     if written is not None and "parent" in row.record:
                         parents.append((row, *written))
                 if number == len(batches):
@@ -866,7 +1011,13 @@ def _link_parents(parents: list[tuple[DatasetRow, int, str]], names: Names, repo
 
 
 def _one(
-    row: DatasetRow, names: Names, report: DatasetReport, user, entity: str, file_keys: set
+    row: DatasetRow,
+    names: Names,
+    report: DatasetReport,
+    user,
+    entity: str,
+    file_keys: set,
+    known: Known | None,
 ) -> tuple[int, str] | None:
     """Import one row in a savepoint; for an organisation, (its id, the outcome)."""
     if row.error or row.record is None:
@@ -880,7 +1031,7 @@ def _one(
                 outcome, company_id = _import_organisation(dict(row.record), names, file_keys)
                 written = (company_id, outcome)
             else:
-                outcome = _import_row(dict(row.record), names, report, user)
+                outcome = _import_row(dict(row.record), names, report, user, known)
     except RowRejected as error:
         reason = str(error)
     except ValidationError as error:

@@ -44,9 +44,14 @@ def citation_upsert(
     quote: str,
     location: str = "",
     check_constraints: bool = True,
+    project_is_new: bool = False,
 ) -> tuple[Citation, str]:
     """Cite `document` for one claim about `project`; a second call updates the quote."""
-    citation = Citation.objects.filter(project=project, document=document, claim=claim).first()
+    citation = (
+        Citation.objects.filter(project=project, document=document, claim=claim).first()
+        if check_constraints or not project_is_new
+        else None
+    )
     if citation is None:
         citation = Citation(project=project, document=document, claim=claim)
         outcome = "created"
@@ -55,6 +60,11 @@ def citation_upsert(
     else:
         outcome = "updated"
     citation.quote, citation.location = quote, location
-    citation.full_clean(validate_unique=check_constraints, validate_constraints=check_constraints)
+    citation.full_clean(
+        # A bulk writer holds the project and the document it just read or wrote.
+        exclude=None if check_constraints else ["project", "document"],
+        validate_unique=check_constraints,
+        validate_constraints=check_constraints,
+    )
     citation.save()
     return citation, outcome

@@ -72,7 +72,18 @@ class ProjectChanges:
     initiatives: list[str] | None = None
 
 
-def _ids(model, key: str, values, what: str) -> dict[str, int]:
+@dataclass
+class Lookups:
+    """Ids by key that a bulk writer already holds, so a save need not look them up."""
+
+    country: dict[str, int]
+    company: dict[str, int]
+    initiative: dict[str, int]
+
+
+def _ids(model, key: str, values, what: str, known: dict[str, int] | None = None) -> dict[str, int]:
+    if known is not None and all(value in known for value in values):
+        return {value: known[value] for value in values}
     found = dict(model.objects.filter(**{f"{key}__in": list(values)}).values_list(key, "pk"))
     unknown = sorted(set(values) - set(found))
     if unknown:
@@ -80,11 +91,13 @@ def _ids(model, key: str, values, what: str) -> dict[str, int]:
     return found
 
 
-def _set_links(project, through, columns: list[str], wanted: set[tuple]) -> bool:
-    """Make the project's rows in `through` exactly `wanted`, tuples of `columns` values.
-    Returns whether anything changed."""
+def _set_links(
+    project, through, columns: list[str], wanted: set[tuple], current: set | None = None
+) -> bool:
+    """Make the project's rows in `through` exactly `wanted`, tuples of `columns` values
+    (`current`: what they are, when the caller knows). Returns whether anything changed."""
     rows = through.objects.filter(project=project)
-    current = set(rows.values_list(*columns))
+    current = set(rows.values_list(*columns)) if current is None else current
     for stale in current - wanted:
         rows.filter(**dict(zip(columns, stale, strict=True))).delete()
     through.objects.bulk_create(
@@ -98,14 +111,19 @@ def _set_links(project, through, columns: list[str], wanted: set[tuple]) -> bool
 
 @transaction.atomic
 def project_save(
-    *, project: Project | None, changes: ProjectChanges, check_constraints: bool = True
+    *,
+    project: Project | None,
+    changes: ProjectChanges,
+    check_constraints: bool = True,
+    lookups: Lookups | None = None,
 ) -> tuple[Project, str]:
     """Create (project None) or update a project and its relations.
 
     Returns the project and "created", "updated" or "unchanged"; nothing is written (and no
     history recorded) when the stored project already matches. Bulk writers that check the
     values themselves pass `check_constraints=False`: Django checks each of the model's
-    constraints with a query of its own, and the database enforces them anyway.
+    constraints with a query of its own, and the database enforces them anyway; they may
+    also pass the `lookups` they hold.
     """
     if project is None:
         project = Project(**changes.fields)
@@ -116,22 +134,38 @@ def project_save(
             setattr(project, name, value)
         outcome = "updated" if changed else "unchanged"
     if outcome != "unchanged":
-        project.full_clean(validate_constraints=check_constraints)
+        project.full_clean(
+            # The type was resolved from the writer's lookups: no query to check it exists.
+            exclude=["project_type"] if lookups else None,
+            validate_unique=check_constraints,
+            validate_constraints=check_constraints,
+        )
         project.save()
 
     relations_changed = False
+    # A project created here has no rows yet: nothing to read back.
+    current = set() if outcome == "created" else None
+    known = lookups or Lookups(country=None, company=None, initiative=None)
     if changes.countries is not None:
-        ids = _ids(Country, "iso2", {c for c, _ in changes.countries}, "country")
+        codes = {c for c, _ in changes.countries}
+        ids = _ids(Country, "iso2", codes, "country", known.country)
         wanted = {(ids[code], role) for code, role in changes.countries}
-        relations_changed |= _set_links(project, ProjectCountry, ["country_id", "role"], wanted)
+        relations_changed |= _set_links(
+            project, ProjectCountry, ["country_id", "role"], wanted, current
+        )
     if changes.companies is not None:
-        ids = _ids(Company, "slug", {c for c, _ in changes.companies}, "company")
+        slugs = {c for c, _ in changes.companies}
+        ids = _ids(Company, "slug", slugs, "company", known.company)
         wanted = {(ids[slug], role) for slug, role in changes.companies}
-        relations_changed |= _set_links(project, ProjectCompany, ["company_id", "role"], wanted)
+        relations_changed |= _set_links(
+            project, ProjectCompany, ["company_id", "role"], wanted, current
+        )
     if changes.initiatives is not None:
-        ids = _ids(Initiative, "slug", set(changes.initiatives), "initiative")
+        ids = _ids(Initiative, "slug", set(changes.initiatives), "initiative", known.initiative)
         wanted = {(ids[slug],) for slug in changes.initiatives}
-        relations_changed |= _set_links(project, ProjectInitiative, ["initiative_id"], wanted)
+        relations_changed |= _set_links(
+            project, ProjectInitiative, ["initiative_id"], wanted, current
+        )
     if relations_changed and outcome == "unchanged":
         project.save(update_fields=["updated"])
         outcome = "updated"

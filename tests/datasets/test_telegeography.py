@@ -9,7 +9,15 @@ from pathlib import Path
 import pghistory.models
 import pytest
 
-from projects.models import Company, Project, ProjectCompany, SourceDocument, Status
+from projects.models import (
+    Company,
+    Country,
+    Project,
+    ProjectCompany,
+    ProjectCountry,
+    SourceDocument,
+    Status,
+)
 from projects.services.datasets import TRUSTED, dataset_import, dataset_read
 
 from .conftest import run
@@ -153,8 +161,17 @@ def test_an_editors_own_roles_survive_a_new_import():
     ProjectCompany.objects.create(
         project=mea, company=Company.objects.get(slug="huawei"), role="contractor"
     )
-    import_cables()
+    ProjectCountry.objects.create(
+        project=mea, country=Country.objects.get(iso2="ET"), role="transit"
+    )
+    report = import_cables()
+    assert report.rejected == [
+        {"row": "broken.json", "reason": report.rejected[0]["reason"]},
+        {"row": "missing-name.json", "reason": "missing the cable's name"},
+    ]
     assert mea.company_roles.filter(company__slug="huawei", role="contractor").exists()
+    assert mea.country_roles.filter(country__iso2="ET", role="transit").exists()
+    assert report.unchanged == 7
 
 
 def test_a_dry_run_reports_the_same_numbers_and_writes_nothing():

@@ -8,6 +8,7 @@ against the test database, inside each test's rolled-back transaction."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import json
 import subprocess
@@ -362,21 +363,36 @@ with transaction.atomic():
 # Refusals and --flush, against the test database ------------------------------------------
 
 
-def tampered_copy(archive: Path, target: Path, member: str) -> Path:
-    """The archive with one member's bytes changed and the manifest left as it was."""
-    with tarfile.open(archive, "r:gz") as original, tarfile.open(target, "w:gz") as copy:
-        for info in original:
-            data = original.extractfile(info).read()
-            if info.name == member:
-                data = data.replace(b"Edited for the archive test", b"Edited by someone else!!!")
-                info.size = len(data)
+def rewritten(archive: Path, target: Path, changes: dict, *, checksums: bool) -> Path:
+    """A copy of the archive with members changed (`changes`: member name → function of its
+    bytes, manifest.json included, as a dict); with `checksums`, the manifest's checksums are
+    made to match, as an archive written so would have them."""
+    with tarfile.open(archive, "r:gz") as original:
+        members = {info.name: original.extractfile(info).read() for info in original}
+    manifest = json.loads(members.pop("manifest.json"))
+    for name, change in changes.items():
+        if name == "manifest.json":
+            change(manifest)
+        else:
+            members[name] = change(members[name])
+            if checksums:
+                manifest["sha256"][name] = hashlib.sha256(members[name]).hexdigest()
+    with tarfile.open(target, "w:gz") as copy:
+        for name, data in [("manifest.json", json.dumps(manifest).encode()), *members.items()]:
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
             copy.addfile(info, io.BytesIO(data))
     return target
 
 
 @pytest.mark.django_db
 def test_a_tampered_archive_is_refused_naming_the_member(source, tmp_path):
-    tampered = tampered_copy(source.archive, tmp_path / "tampered.tar.gz", PROJECT_MEMBER)
+    def edit(data: bytes) -> bytes:
+        return data.replace(b"Edited for the archive test", b"Edited by someone else!!!")
+
+    tampered = rewritten(
+        source.archive, tmp_path / "tampered.tar.gz", {PROJECT_MEMBER: edit}, checksums=False
+    )
     projects = Project.objects.count()
     with pytest.raises(CommandError, match=f"Checksum mismatch in member {PROJECT_MEMBER}"):
         call_command("import_all", str(tampered), "--flush")
@@ -412,6 +428,37 @@ def test_flush_replaces_what_the_database_holds(source, settings, tmp_path):
     for label, expected in source.rows.items():
         assert rows[label] == expected, f"{label} differs after --flush"
     assert stored_files() == source.files
+
+
+@pytest.mark.django_db
+def test_an_archive_from_older_code_gets_the_roles_of_this_code(source, settings, tmp_path):
+    """Restored into a database with newer migrations, the groups get the permissions the
+    newer code gives them (the migration that gave them has run before the restore)."""
+    settings.MEDIA_ROOT = str(tmp_path / "media")
+    editor = next(g["id"] for g in source.rows["auth.Group"] if g["name"] == EDITOR)
+    dropped = json.dumps(
+        {"group_id": editor, "permission": "projects.add_citation"}, separators=(",", ":")
+    )[1:-1]
+
+    def older_roles(data: bytes) -> bytes:
+        lines = [line for line in data.split(b"\n") if dropped.encode() not in line]
+        assert len(lines) == data.count(b"\n")  # exactly one line dropped
+        return b"\n".join(lines)
+
+    def older_migrations(manifest: dict) -> None:
+        manifest["migrations"]["projects"].pop()
+
+    older = rewritten(
+        source.archive,
+        tmp_path / "older.tar.gz",
+        {"data/auth.group_permissions.jsonl": older_roles, "manifest.json": older_migrations},
+        checksums=True,
+    )
+    out = io.StringIO()
+    call_command("import_all", str(older), "--flush", "--json", stdout=out)
+    synced = json.loads(out.getvalue())["roles_synced"]
+    assert synced[EDITOR] == {"created": False, "added": ["projects.add_citation"], "removed": []}
+    assert Group.objects.get(name=EDITOR).permissions.filter(codename="add_citation").exists()
 
 
 @pytest.mark.django_db

@@ -101,7 +101,7 @@ class DatasetImportAdmin(admin.ModelAdmin):
 
     def _announce(self, request, job: DatasetImport) -> None:
         if job.state == ImportState.DONE:
-            messages.success(request, f"{job}: {self.counts(job)}.")
+            messages.success(request, f"{job}: {self.outcome(job)}.")
         elif job.state == ImportState.FAILED:
             messages.error(request, f"{job} failed: {job.error}")
         else:
@@ -127,11 +127,17 @@ class DatasetImportAdmin(admin.ModelAdmin):
 
     @admin.display(description="outcome")
     def outcome(self, job: DatasetImport) -> str:
-        text = self.counts(job)
-        if job.report.get("dry_run"):
-            return f"{text} (dry run: nothing was written)"
-        if job.report.get("atomic") and job.report.get("rejected"):
-            return f"{text} (atomic: nothing was written)"
+        report = job.report or {}
+        if not report:
+            return "—"
+        text = (
+            f"{report.get('created', 0)} created, {report.get('updated', 0)} updated, "
+            f"{report.get('unchanged', 0)} unchanged, {len(report.get('rejected', []))} rejected"
+        )
+        if report.get("dry_run"):
+            return f"{text} — a dry run: nothing was written"
+        if report.get("atomic") and report.get("rejected"):
+            return f"{text} — atomic: nothing was written"
         return text
 
     @admin.display(description="rejected rows")

@@ -514,9 +514,12 @@ def _match(record: dict, external_ids: dict, known: Known) -> Project | None:
                 f"another id to {found.slug!r}"
             )
         found = found or project
-    slug = record.get("slug")
+    slug, derived = _slug_of(record)
     if slug:
         by_slug = known.by_slug.get(slug)
+        if derived and by_slug is not None and _conflicting(by_slug.external_ids, external_ids):
+            # Another project that happens to have the same name: another dataset's entry.
+            by_slug = None
         if found is not None and by_slug is not None and by_slug.pk != found.pk:
             raise RowRejected(
                 f"slug: {slug!r} is another project than the one with these external ids "
@@ -526,6 +529,20 @@ def _match(record: dict, external_ids: dict, known: Known) -> Project | None:
     return found
 
 
+def _slug_of(record: dict) -> tuple[str, bool]:
+    """The record's slug, or the one its name gives (and whether it was derived): a file
+    without slugs or external ids still imports twice without duplicating."""
+    slug = record.get("slug")
+    if isinstance(slug, str) and slug.strip():
+        return slug.strip(), False
+    name = record.get("name")
+    return (slugify(name)[:200].strip("-") if isinstance(name, str) else ""), True
+
+
+def _conflicting(stored: dict, given: dict) -> bool:
+    return any(key in stored and str(stored[key]) != value for key, value in given.items())
+
+
 class Known:
     """What a batch of rows refers to, read in a few queries rather than a few per row: the
     projects they match (by slug or external id) with their roles and citations. A row that
@@ -533,7 +550,7 @@ class Known:
     batch is read from the database again by later rows."""
 
     def __init__(self, records: list[dict]) -> None:
-        slugs = {str(r["slug"]) for r in records if isinstance(r.get("slug"), str)}
+        slugs = {_slug_of(record)[0] for record in records} - {""}
         wanted: dict[str, set[str]] = {}
         for record in records:
             ids = record.get("external_ids")

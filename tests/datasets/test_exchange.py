@@ -239,3 +239,11 @@ def test_a_dry_run_from_the_command_writes_nothing(tmp_path):
     assert (report["dry_run"], report["created"], len(report["rejected"])) == (True, 2, 7)
     assert Project.objects.count() == count
     assert status == 1
+
+
+def test_a_file_without_slugs_or_ids_imports_twice_without_duplicating(tmp_path):
+    content = b"name,type,countries\nLagos fibre ring,fiber-link,NG:host\n"
+    first = import_file(tmp_path, "csv", content)
+    second = import_file(tmp_path, "csv", content)
+    assert (first.created, second.created, second.unchanged) == (1, 0, 1)
+    assert Project.objects.filter(name="Lagos fibre ring").count() == 1

@@ -147,7 +147,7 @@ def test_the_admin_uploads_a_dataset_and_shows_its_report(editor, client):
     job = DatasetImport.objects.get()
     assert job.state == ImportState.DONE
     page = response.content.decode()
-    assert "1 / 0 / 0 / 1" in page  # created / updated / unchanged / rejected
+    assert "1 created, 0 updated, 0 unchanged, 1 rejected" in page
     assert "unknown project type" in page
     assert client.get(f"/admin/projects/datasetimport/{job.pk}/change/").status_code == 200
 

@@ -15,6 +15,7 @@ from projects.models import (
     Project,
     ProjectCompany,
     ProjectCountry,
+    ProjectType,
     SourceDocument,
     Status,
 )
@@ -225,3 +226,16 @@ def test_the_command_refuses_an_unreadable_source_with_its_reason(tmp_path):
     )
     assert status == 2
     assert output == f"{tmp_path / 'nothing-here'} does not exist."
+
+
+def test_a_namesake_with_another_cables_id_is_not_overwritten():
+    namesake = Project.objects.create(
+        name="Gulf Loop Cable System",
+        slug="gulf-loop-cable-system",
+        project_type=ProjectType.objects.get(slug="submarine-cable"),
+        external_ids={"telegeography": "another-gulf-loop"},
+    )
+    import_cables()
+    namesake.refresh_from_db()
+    assert namesake.external_ids == {"telegeography": "another-gulf-loop"}
+    assert cable("gulf-loop").slug == "gulf-loop-cable-system-2"

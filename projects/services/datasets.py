@@ -11,6 +11,7 @@ import and rolls it back, so its report is exactly what the import would do.
 
 from __future__ import annotations
 
+import logging
 import re
 import shutil
 import tempfile
@@ -63,6 +64,8 @@ from projects.partial_dates import PartialDate
 
 from .documents import citation_upsert
 from .projects import Lookups, ProjectChanges, may_change_publication, project_save
+
+logger = logging.getLogger(__name__)
 
 TEXT_FIELDS = {"name": 300, "description": None, "capacity": 200}
 DECIMAL_FIELDS = {"value_amount": 20, "value_usd": 20, "length_km": 10}
@@ -539,6 +542,14 @@ def _slug_of(record: dict) -> tuple[str, bool]:
     return (slugify(name)[:200].strip("-") if isinstance(name, str) else ""), True
 
 
+def _storable(*values) -> bool:
+    try:
+        storable_text([str(value) for value in values])
+    except serializers.ValidationError:
+        return False
+    return True
+
+
 def _conflicting(stored: dict, given: dict) -> bool:
     return any(key in stored and str(stored[key]) != value for key, value in given.items())
 
@@ -550,12 +561,18 @@ class Known:
     batch is read from the database again by later rows."""
 
     def __init__(self, records: list[dict]) -> None:
-        slugs = {_slug_of(record)[0] for record in records} - {""}
+        # Only what could match: a malformed slug or id is the row's to reject, not a
+        # query's to fail on (PostgreSQL refuses NUL characters outright).
+        slugs = {
+            slug
+            for slug in (_slug_of(record)[0] for record in records)
+            if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug)
+        }
         wanted: dict[str, set[str]] = {}
         for record in records:
             ids = record.get("external_ids")
             for key, value in ids.items() if isinstance(ids, dict) else []:
-                if isinstance(key, str) and isinstance(value, str | int):
+                if isinstance(key, str) and isinstance(value, str | int) and _storable(key, value):
                     wanted.setdefault(key, set()).add(str(value).strip())
         condition = Q(slug__in=slugs)
         for key, values in wanted.items():
@@ -1137,7 +1154,16 @@ def dataset_import_create(
 def dataset_import_start(*, job: DatasetImport) -> DatasetImport:
     """Small files are imported at once; larger ones go to a worker when the row commits."""
     if job.size <= settings.DATASET_INLINE_BYTES:
-        dataset_import_run(job_id=job.pk)
+        try:
+            dataset_import_run(job_id=job.pk)
+        except Exception as error:
+            # The request answers with the failed job, as the worker would record it.
+            logger.exception("Dataset import %s failed", job.pk)
+            dataset_import_fail(
+                job.pk,
+                f"The import stopped on an unexpected error ({type(error).__name__}: {error}). "
+                "It has been logged.",
+            )
         job.refresh_from_db()
         return job
     from projects.tasks import import_dataset

@@ -247,3 +247,17 @@ def test_a_file_without_slugs_or_ids_imports_twice_without_duplicating(tmp_path)
     second = import_file(tmp_path, "csv", content)
     assert (first.created, second.created, second.unchanged) == (1, 0, 1)
     assert Project.objects.filter(name="Lagos fibre ring").count() == 1
+
+
+def test_nul_characters_in_keys_are_the_rows_problem_not_the_imports(tmp_path):
+    content = json.dumps(
+        [
+            {"name": "Null\u0000link", "type": "fiber-link", "slug": "nul\u0000slug"},
+            {"name": "Ids", "type": "fiber-link", "external_ids": {"x\u0000": "1"}},
+            {"name": "Fine link", "type": "fiber-link"},
+        ]
+    ).encode()
+    report = import_file(tmp_path, "json", content)
+    assert report.created == 1
+    assert [r["row"] for r in report.rejected] == [1, 2]
+    assert all("NUL" in r["reason"] for r in report.rejected)

@@ -40,6 +40,10 @@ from projects.services.proposals import proposal_reject
 from tests.conftest import load_reference_and_demo_data
 from tests.support import child_environment, database_url
 
+# Every test, the subprocess ones too: pytest-django creates the test database only when a
+# selected test is marked, and the module's fixtures must never read the development database.
+pytestmark = pytest.mark.django_db
+
 ROOT = Path(__file__).resolve().parent.parent
 PROJECT_MEMBER = "data/projects.project.jsonl"
 TEXT = (
@@ -248,7 +252,6 @@ def concrete_models(app_label: str) -> set[str]:
     }
 
 
-@pytest.mark.django_db
 def test_the_manifest_comes_first_and_describes_version_1(source):
     manifest = source.manifest
     with tarfile.open(source.archive, "r:gz") as tar:
@@ -385,7 +388,6 @@ def rewritten(archive: Path, target: Path, changes: dict, *, checksums: bool) ->
     return target
 
 
-@pytest.mark.django_db
 def test_a_tampered_archive_is_refused_naming_the_member(source, tmp_path):
     def edit(data: bytes) -> bytes:
         return data.replace(b"Edited for the archive test", b"Edited by someone else!!!")
@@ -399,7 +401,6 @@ def test_a_tampered_archive_is_refused_naming_the_member(source, tmp_path):
     assert Project.objects.count() == projects
 
 
-@pytest.mark.django_db
 def test_a_database_that_is_not_empty_is_refused_listing_the_tables(source):
     with pytest.raises(CommandError) as refused:
         call_command("import_all", str(source.archive))
@@ -410,7 +411,6 @@ def test_a_database_that_is_not_empty_is_refused_listing_the_tables(source):
     assert "auth_group " not in message  # the migrations' groups are replaced, not refused
 
 
-@pytest.mark.django_db
 def test_flush_replaces_what_the_database_holds(source, settings, tmp_path):
     settings.MEDIA_ROOT = str(tmp_path / "media")
     Project.objects.create(
@@ -430,7 +430,6 @@ def test_flush_replaces_what_the_database_holds(source, settings, tmp_path):
     assert stored_files() == source.files
 
 
-@pytest.mark.django_db
 def test_an_archive_from_older_code_gets_the_roles_of_this_code(source, settings, tmp_path):
     """Restored into a database with newer migrations, the groups get the permissions the
     newer code gives them (the migration that gave them has run before the restore)."""
@@ -461,7 +460,6 @@ def test_an_archive_from_older_code_gets_the_roles_of_this_code(source, settings
     assert Group.objects.get(name=EDITOR).permissions.filter(codename="add_citation").exists()
 
 
-@pytest.mark.django_db
 def test_export_refuses_to_overwrite_a_file_without_force(tmp_path):
     existing = tmp_path / "kept.tar.gz"
     existing.write_bytes(b"precious")

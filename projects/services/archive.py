@@ -218,6 +218,7 @@ def archive_export(*, path: Path, force: bool = False) -> dict:
         digests: dict[str, str] = {}
         counts: dict[str, int] = {}
         with _snapshot(using):
+            created = timezone.now()  # the moment the archive shows
             for model in chosen:
                 counts[_label(model)], digests[_member(model)] = _rows_write(
                     model, staging / _member(model), using
@@ -228,7 +229,7 @@ def archive_export(*, path: Path, force: bool = False) -> dict:
         manifest = {
             "format": FORMAT,
             "version": VERSION,
-            "created": timezone.now().isoformat(),
+            "created": created.isoformat(),
             "migrations": migrations,
             "models": counts,
             "files": len(files),
@@ -578,27 +579,8 @@ def _rows_restore(
 ) -> None:
     """Insert every row, with triggers paused and constraints deferred, then reset sequences."""
     connection = connections[using]
-    tables = [m._meta.db_table for m in chosen]
     with connection.cursor() as cursor:
-        # ALTER TABLE and TRUNCATE refuse tables with pending (deferred) constraint checks:
-        # none may be left from before, and the restore's own are run before the triggers
-        # are switched back on.
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        # No other session writes to these tables from their count to the commit.
-        cursor.execute(f"LOCK TABLE {', '.join(map(_quote, tables))} IN SHARE ROW EXCLUSIVE MODE")
-        occupied = _row_counts(cursor, [m for m in chosen if m not in SEEDED])
-        if occupied and not flush:
-            raise ArchiveError(
-                "The database is not empty; these tables hold rows (restore into a freshly "
-                "migrated database, or use --flush to delete them first): "
-                + ", ".join(f"{table} ({count} rows)" for table, count in occupied.items())
-            )
-        summary.paused_triggers = _triggers_pause(cursor, tables)
-        summary.replaced_groups = sorted(Group.objects.using(using).values_list("name", flat=True))
-        if flush:
-            summary.flushed = _tables_flush(cursor, tables)
-        else:
-            _seeded_clear(cursor)
+        _target_prepare(cursor, chosen, flush, summary, using)
         cursor.execute("SET CONSTRAINTS ALL DEFERRED")  # rows may precede their parents
         resolvers = _NaturalKeys(using)
         with _stored_timestamps(chosen):
@@ -610,6 +592,32 @@ def _rows_restore(
         _triggers_resume(cursor, summary.paused_triggers)
         for statement in connection.ops.sequence_reset_sql(no_style(), chosen):
             cursor.execute(statement)
+
+
+def _target_prepare(
+    cursor, chosen: list[type[models.Model]], flush: bool, summary: ImportSummary, using: str
+) -> None:
+    """Lock the tables, refuse a database that holds rows (unless `flush`, which empties it),
+    pause the triggers and clear the groups the migrations seeded."""
+    tables = [m._meta.db_table for m in chosen]
+    # ALTER TABLE and TRUNCATE refuse tables with pending (deferred) constraint checks: none
+    # may be left from before, and the restore's own are run before the triggers are resumed.
+    cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+    # No other session writes to these tables from their count to the commit.
+    cursor.execute(f"LOCK TABLE {', '.join(map(_quote, tables))} IN SHARE ROW EXCLUSIVE MODE")
+    occupied = _row_counts(cursor, [m for m in chosen if m not in SEEDED])
+    if occupied and not flush:
+        raise ArchiveError(
+            "The database is not empty; these tables hold rows (restore into a freshly "
+            "migrated database, or use --flush to delete them first): "
+            + ", ".join(f"{table} ({count} rows)" for table, count in occupied.items())
+        )
+    summary.paused_triggers = _triggers_pause(cursor, tables)
+    summary.replaced_groups = sorted(Group.objects.using(using).values_list("name", flat=True))
+    if flush:
+        summary.flushed = _tables_flush(cursor, tables)
+    else:
+        _seeded_clear(cursor)
 
 
 def _triggers_pause(cursor, tables: list[str]) -> list[str]:
@@ -706,7 +714,10 @@ class _NaturalKeys:
 @contextmanager
 def _stored_timestamps(chosen: list[type[models.Model]]) -> Iterator[None]:
     """Let bulk_create write the archived `created` and `updated` values: auto_now and
-    auto_now_add would otherwise stamp every restored row with the time of the restore."""
+    auto_now_add would otherwise stamp every restored row with the time of the restore.
+
+    The switch is on the model fields, so it holds for the whole process while the restore
+    runs; the restore runs from its command, not in a server answering other requests."""
     switched = [
         (f, f.auto_now, f.auto_now_add)
         for model in chosen

@@ -82,6 +82,16 @@ def point(row: dict) -> dict | None:
     return None
 
 
+def properties(row: dict) -> dict:
+    """The object without its geometry — which is the feature's. An object that has none
+    says so (`"geometry": null`): its feature's Point is then only its coordinates, and an
+    import reading the file back does not take that Point for a geometry."""
+    kept = {k: v for k, v in row.items() if k != "geometry"}
+    if "geometry" in row and row["geometry"] is None:
+        kept["geometry"] = None
+    return kept
+
+
 class GeoJSONRenderer(renderers.JSONRenderer):
     """A FeatureCollection: each object's geometry (or its point) and its JSON as properties.
     Pagination travels as foreign members (count, next, previous) and in the Link header."""
@@ -98,7 +108,7 @@ class GeoJSONRenderer(renderers.JSONRenderer):
                 "type": "Feature",
                 "id": row.get("id"),
                 "geometry": point(row),
-                "properties": {k: v for k, v in row.items() if k != "geometry"},
+                "properties": properties(row),
             }
             for row in rows_of(data)
         ]

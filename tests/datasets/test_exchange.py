@@ -261,3 +261,36 @@ def test_nul_characters_in_keys_are_the_rows_problem_not_the_imports(tmp_path):
     assert report.created == 1
     assert [r["row"] for r in report.rejected] == [1, 2]
     assert all("NUL" in r["reason"] for r in report.rejected)
+
+
+def test_a_point_geometry_at_the_projects_own_coordinates_survives_geojson(tmp_path):
+    project = Project.objects.get(slug="peace-submarine-cable")
+    project.latitude, project.longitude = 25.12, 62.32
+    project.geometry = {"type": "Point", "coordinates": [62.32, 25.12]}
+    project.save()
+    content = export("geojson")
+    project.geometry = None
+    project.save()
+    report = import_file(tmp_path, "geojson", content)
+    project.refresh_from_db()
+    assert project.geometry == {"type": "Point", "coordinates": [62.32, 25.12]}
+    assert report.updated == 1
+
+
+def test_another_tools_geojson_points_are_locations_unless_they_differ(tmp_path):
+    def feature(name, point):
+        properties = {"name": name, "type": "data-center", "latitude": 1.5, "longitude": 2.5}
+        return {"type": "Feature", "geometry": point, "properties": properties}
+
+    content = json.dumps(
+        {
+            "type": "FeatureCollection",
+            "features": [
+                feature("At its point", {"type": "Point", "coordinates": [2.5, 1.5]}),
+                feature("Elsewhere", {"type": "Point", "coordinates": [3.0, 4.0]}),
+            ],
+        }
+    ).encode()
+    import_file(tmp_path, "geojson", content)
+    assert Project.objects.get(name="At its point").geometry is None
+    assert Project.objects.get(name="Elsewhere").geometry["coordinates"] == [3.0, 4.0]

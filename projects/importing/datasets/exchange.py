@@ -96,11 +96,17 @@ def read_geojson(source: Path, schema: Schema = PROJECTS) -> Iterator[DatasetRow
     features = data.get("features")
     if not isinstance(features, list):
         raise DatasetError("The FeatureCollection has no list of features.")
+    marked = any(
+        isinstance(f, dict)
+        and isinstance(f.get("properties"), dict)
+        and "geometry" in f["properties"]
+        for f in features
+    )
     for number, feature in enumerate(features, start=1):
         if not isinstance(feature, dict) or not isinstance(feature.get("properties"), dict):
             yield DatasetRow(number, error="a feature needs an object of properties")
             continue
-        yield _row(number, _feature_record(feature), schema)
+        yield _row(number, _feature_record(feature, marked), schema)
 
 
 def read_csv(source: Path, schema: Schema = PROJECTS) -> Iterator[DatasetRow]:
@@ -193,20 +199,27 @@ def _add_simple_source(record: dict) -> None:
             record["sources"].append({"url": url, "quote": quote})
 
 
-def _feature_record(feature: dict) -> dict:
-    """The properties, with the geometry back: a Point at the project's own coordinates is
-    the export's rendering of latitude and longitude, anything else is the geometry."""
+def _feature_record(feature: dict, marked: bool) -> dict:
+    """The properties, with the geometry back. Our export marks each object without a
+    geometry (`"geometry": null` among its properties): its feature's Point is only its
+    coordinates, and any other feature's geometry is the object's. In files without the
+    mark, a Point at the object's own coordinates is read as no geometry."""
     record = dict(feature["properties"])
     geometry = feature.get("geometry")
+    if "geometry" in record:
+        return record
     point = (
         [record.get("longitude"), record.get("latitude")]
         if record.get("latitude") is not None
         else None
     )
-    if geometry and not (geometry.get("type") == "Point" and geometry.get("coordinates") == point):
-        record["geometry"] = geometry
-    else:
-        record.setdefault("geometry", None)
+    only_the_point = (
+        not marked
+        and bool(geometry)
+        and geometry.get("type") == "Point"
+        and geometry.get("coordinates") == point
+    )
+    record["geometry"] = geometry if geometry and not only_the_point else None
     return record
 
 

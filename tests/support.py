@@ -148,3 +148,15 @@ def start_gunicorn(log: Path, env: dict[str, str], port: int) -> subprocess.Pope
         "--timeout",
         "60",
     )
+
+
+def manage_py(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
+    """`manage.py ARGUMENTS` of this project in a child process, its output captured."""
+    return subprocess.run(
+        [sys.executable, "manage.py", *arguments],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )

@@ -12,7 +12,6 @@ import hashlib
 import io
 import json
 import subprocess
-import sys
 import tarfile
 import time
 from collections.abc import Iterator
@@ -38,7 +37,7 @@ from projects.services.documents import citation_upsert
 from projects.services.imports import document_import, document_process
 from projects.services.proposals import proposal_reject
 from tests.conftest import load_reference_and_demo_data
-from tests.support import child_environment, database_url
+from tests.support import child_environment, database_url, manage_py
 
 # Every test, the subprocess ones too: pytest-django creates the test database only when a
 # selected test is marked, and the module's fixtures must never read the development database.
@@ -195,17 +194,6 @@ def server_execute(sql: str) -> None:
         admin.close()
 
 
-def manage(env: dict[str, str], *arguments: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
 def succeeded(result: subprocess.CompletedProcess) -> str:
     assert result.returncode == 0, f"{result.args}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
@@ -224,9 +212,9 @@ def restored(source, tmp_path_factory) -> Iterator[Restored]:
     server_execute(f'DROP DATABASE IF EXISTS "{name}"')  # left by an interrupted run
     server_execute(f'CREATE DATABASE "{name}"')
     try:
-        succeeded(manage(env, "migrate", "--noinput"))
+        succeeded(manage_py(env, "migrate", "--noinput"))
         started = time.monotonic()
-        summary = json.loads(succeeded(manage(env, "import_all", str(source.archive), "--json")))
+        summary = json.loads(succeeded(manage_py(env, "import_all", str(source.archive), "--json")))
         yield Restored(name, env, media, summary, time.monotonic() - started)
     finally:
         server_execute(f'DROP DATABASE IF EXISTS "{name}"')
@@ -351,7 +339,7 @@ with transaction.atomic():
     }))
     transaction.set_rollback(True)
 """
-    created = json.loads(succeeded(manage(restored.env, "shell", "-c", script)).splitlines()[-1])
+    created = json.loads(succeeded(manage_py(restored.env, "shell", "-c", script)).splitlines()[-1])
 
     def highest(label: str) -> int:
         return max(row["id"] for row in source.rows[label])

@@ -21,6 +21,7 @@ class Migration(migrations.Migration):
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
                 ('format', models.CharField(choices=[('csv', 'CSV (the export schema)'), ('json', 'JSON (the export schema)'), ('geojson', 'GeoJSON (the export schema)'), ('telegeography', 'TeleGeography submarine cables (JSON files, zipped)')], max_length=20)),
+                ('entity', models.CharField(choices=[('projects', 'Projects'), ('organisations', 'Organisations (the export of companies/)')], default='projects', help_text='What the file lists.', max_length=20)),
                 ('file', models.FileField(max_length=500, upload_to='datasets/%Y/%m/')),
                 ('original_filename', models.CharField(blank=True, max_length=300)),
                 ('size', models.PositiveBigIntegerField(default=0)),
@@ -80,6 +81,10 @@ class Migration(migrations.Migration):
         migrations.AddConstraint(
             model_name='datasetimport',
             constraint=models.CheckConstraint(condition=models.Q(('format__in', ['csv', 'json', 'geojson', 'telegeography'])), name='datasetimport_format_valid', violation_error_message='format must be one of: csv, json, geojson, telegeography.'),
+        ),
+        migrations.AddConstraint(
+            model_name='datasetimport',
+            constraint=models.CheckConstraint(condition=models.Q(('entity__in', ['projects', 'organisations'])), name='datasetimport_entity_valid', violation_error_message='entity must be one of: projects, organisations.'),
         ),
         migrations.AddConstraint(
             model_name='datasetimport',

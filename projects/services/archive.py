@@ -261,8 +261,10 @@ def _snapshot(using: str) -> Iterator[None]:
     if connection.in_atomic_block:
         yield
         return
-    with connection.cursor():
-        pass  # any connection health check runs now, not as the transaction's first query
+    # Run the connection's health check (a query) and connect now, as a cursor would, so
+    # that SET TRANSACTION is the transaction's first statement.
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
     with transaction.atomic(using=using), connection.cursor() as cursor:
         cursor.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         yield

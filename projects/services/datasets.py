@@ -59,11 +59,13 @@ from projects.models import (
     SourceDocument,
     Status,
 )
+from projects.models.base import SLUG_PATTERN
 from projects.models.landing_points import landing_point_problem
 from projects.partial_dates import PartialDate
 
 from .documents import citation_upsert
 from .projects import Lookups, ProjectChanges, may_change_publication, project_save
+from .reference import ORGANISATION_FIELDS
 
 logger = logging.getLogger(__name__)
 
@@ -233,7 +235,7 @@ class Names:
         if len(name) > 300:
             raise RowRejected(f"companies: {name[:40]!r}… is longer than 300 characters")
         storable(name, "companies")
-        if not (slug and re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug) and len(slug) <= 200):
+        if not is_slug(slug):
             slug = unique_slug(name, Company, taken=self.company_slugs, fallback="organisation")
         company = Company.objects.create(name=name, slug=slug)
         self.created[name] = slug
@@ -298,6 +300,19 @@ def unique_slug(name: str, model, *, taken: set[str] | None = None, fallback: st
         number += 1
         candidate = f"{base}-{number}"
     return candidate
+
+
+def _refuse_unknown(record: dict, known: set[str], schema: str) -> None:
+    unknown = sorted(set(record) - known)
+    if unknown:
+        raise RowRejected(
+            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
+            f"the schema is that of {schema}"
+        )
+
+
+def is_slug(value) -> bool:
+    return isinstance(value, str) and len(value) <= 200 and bool(re.fullmatch(SLUG_PATTERN, value))
 
 
 def storable(value, what: str):
@@ -563,11 +578,7 @@ class Known:
     def __init__(self, records: list[dict]) -> None:
         # Only what could match: a malformed slug or id is the row's to reject, not a
         # query's to fail on (PostgreSQL refuses NUL characters outright).
-        slugs = {
-            slug
-            for slug in (_slug_of(record)[0] for record in records)
-            if re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug)
-        }
+        slugs = {slug for slug in (_slug_of(record)[0] for record in records) if is_slug(slug)}
         wanted: dict[str, set[str]] = {}
         for record in records:
             ids = record.get("external_ids")
@@ -704,12 +715,7 @@ def _fields(record: dict, project: Project | None, names: Names, report, user) -
 def _changes(
     record: dict, project: Project | None, names: Names, report, user, known: Known
 ) -> ProjectChanges:
-    unknown = sorted(set(record) - KNOWN_KEYS)
-    if unknown:
-        raise RowRejected(
-            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            "the schema is that of the API's export"
-        )
+    _refuse_unknown(record, KNOWN_KEYS, "the API's export")
     external_ids = _external_ids(record, project.external_ids if project else {})
     fields = _fields(record, project, names, report, user)
     if external_ids != (project.external_ids if project else {}):
@@ -717,7 +723,7 @@ def _changes(
     if project is None:
         slug = record.get("slug")
         if slug:
-            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", str(slug)) or len(slug) > 200:
+            if not is_slug(slug):
                 raise RowRejected(f"slug: {slug!r} is not a slug (lowercase words and hyphens)")
             fields["slug"] = slug
         else:
@@ -821,19 +827,8 @@ def _document(url: str, title: str) -> SourceDocument:
 # Organisations
 
 
-ORGANISATION_KEYS = {
-    "slug",
-    "name",
-    "chinese_name",
-    "aliases",
-    "kind",
-    "ownership",
-    "headquarters",
-    "parent",
-    "website",
-    "description",
-    "external_ids",
-}
+# The reference data's fields, plus the links and identifiers the export writes.
+ORGANISATION_KEYS = {*ORGANISATION_FIELDS, "headquarters", "parent", "external_ids"}
 ORGANISATION_TEXTS = {"name": 300, "chinese_name": 200, "website": 500, "description": None}
 
 
@@ -879,12 +874,7 @@ def _organisation_fields(record: dict, company: Company | None, names: Names) ->
 
 
 def _import_organisation(record: dict, names: Names, file_keys: set[str]) -> tuple[str, int]:
-    unknown = sorted(set(record) - ORGANISATION_KEYS)
-    if unknown:
-        raise RowRejected(
-            f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}; "
-            "the schema is that of the API's export of companies/"
-        )
+    _refuse_unknown(record, ORGANISATION_KEYS, "the API's export of companies/")
     external_ids = _external_ids(record, {})
     company = None
     for key, value in external_ids.items():
@@ -901,7 +891,7 @@ def _import_organisation(record: dict, names: Names, file_keys: set[str]) -> tup
     if merged_ids != (company.external_ids if company else {}):
         fields["external_ids"] = merged_ids
     if company is None:
-        if slug and not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", slug):
+        if slug and not is_slug(slug):
             raise RowRejected(f"slug: {slug!r} is not a slug (lowercase words and hyphens)")
         fields["slug"] = slug or unique_slug(fields["name"], Company, fallback="organisation")
         company = Company(**fields)

@@ -17,7 +17,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -33,9 +32,9 @@ import pytest
 
 from dsr_kb import embedded_db
 from tests.support import (
-    ROOT,
     child_environment,
     free_port,
+    manage_py,
     require_redis,
     start_celery_worker,
     start_gunicorn,
@@ -172,14 +171,7 @@ class Deployment:
 
 
 def manage(env: dict[str, str], *arguments: str) -> str:
-    result = subprocess.run(
-        [sys.executable, "manage.py", *arguments],
-        cwd=ROOT,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    result = manage_py(env, *arguments)
     assert result.returncode == 0, f"manage.py {arguments}:\n{result.stdout}\n{result.stderr}"
     return result.stdout
 

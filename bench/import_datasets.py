@@ -1,6 +1,7 @@
 """Benchmark of dataset imports: rows per second for a CSV in the export schema, first into
 an empty knowledge base (every row created), then the same file again (every row unchanged,
-the idempotency path), then a dry run.
+the idempotency path), then a dry run, then an edited file (every row updated: its status,
+value and one organisation's role changed).
 
 Run it from the repository with the app's database set up (`make data`, or DATABASE_URL):
 
@@ -58,7 +59,9 @@ COLUMNS = [
 STATUSES = ["announced", "planned", "under_construction", "operational", "unknown"]
 
 
-def generate(rows: int, seed: int = 7) -> bytes:
+def generate(rows: int, seed: int = 7, edited: bool = False) -> bytes:
+    """The bench's CSV; `edited`: the same projects with their status, value and one
+    organisation's role changed."""
     rng = random.Random(seed)
     countries = list(Country.objects.values_list("iso2", "name"))
     companies = list(Company.objects.values_list("slug", "name"))
@@ -75,18 +78,23 @@ def generate(rows: int, seed: int = 7) -> bytes:
             f"{slug}:{rng.choice(['contractor', 'supplier', 'financier'])}"
             for slug, _ in rng.sample(companies, 2)
         ]
+        if edited:
+            partners[0] = partners[0].split(":")[0] + ":operator"
         if number % 20 == 0:
             partners.append(f"Bench Partner {number // 20}:partner")  # unknown: created
         year = rng.randint(2008, 2026)
+        status = rng.choice(STATUSES)
+        if edited:
+            status = STATUSES[(STATUSES.index(status) + 1) % len(STATUSES)]
         writer.writerow(
             {
                 "name": f"Bench project {number}",
                 "type": rng.choice(types),
-                "status": rng.choice(STATUSES),
+                "status": status,
                 "countries": "; ".join(host + transit),
                 "companies": "; ".join(partners),
                 "initiatives": rng.choice(initiatives),
-                "value_amount": rng.randint(1, 900) * 1_000_000,
+                "value_amount": rng.randint(1, 900) * 1_000_000 + (1000 if edited else 0),
                 "value_currency": "USD",
                 "announced": str(year),
                 "completed": f"{min(year + 3, 2030)}-{rng.randint(1, 12):02d}",
@@ -125,14 +133,18 @@ def main() -> None:
     parser.add_argument("--keep", action="store_true", help="Keep the imported projects.")
     options = parser.parse_args()
     clean_up()
-    content = generate(options.rows)
+    # Both files before any import: the organisations the first one creates would change
+    # the second one's draw.
+    content, edited = generate(options.rows), generate(options.rows, edited=True)
     with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder) / "bench.csv"
+        path, edited_path = Path(folder) / "bench.csv", Path(folder) / "edited.csv"
         path.write_bytes(content)
+        edited_path.write_bytes(edited)
         runs = [
             ("first import (all created)", timed(path)),
             ("same file again (all unchanged)", timed(path)),
             ("dry run (all unchanged)", timed(path, dry_run=True)),
+            ("edited file (all updated)", timed(edited_path)),
         ]
     print(
         f"Dataset import, {options.rows} CSV rows ({len(content) / 1e6:.1f} MB), "

@@ -1,22 +1,25 @@
 """Importing structured datasets: resolve the names in each record, validate it, upsert it.
 
 Projects are matched by external id (any of the record's), then by slug; a record that
-matches nothing creates a project (a draft unless it says otherwise). Writing goes through
-`project_save`, so a record that holds what is stored already writes nothing and records no
-history, and an edited one changes only what differs. Each row is written in its own
-savepoint: a bad row is rejected with its number and reason and the others go in — unless
-the import is atomic, when one rejection rolls everything back. A dry run does the whole
-import and rolls it back, so its report is exactly what the import would do.
+matches nothing creates a project (a draft unless it says otherwise). A record that holds
+what is stored writes nothing and records no history, and an edited one changes only what
+differs. Every row is validated on its own, and a bad one is rejected with its number and
+reason while the others go in — unless the import is atomic, when one rejection rolls
+everything back. The valid rows of a batch are written together, in a few statements
+(`ProjectBatch`, `project_save_many`), and their search documents rebuilt once. A dry run
+does the whole import and rolls it back, so its report is exactly what the import would do.
+Organisations are imported one row at a time, each in its own savepoint.
 """
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import shutil
 import tempfile
 import unicodedata
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Container, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
@@ -27,8 +30,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator
-from django.db import IntegrityError, transaction
+from django.db import DataError, IntegrityError, connection, transaction
 from django.db.models import Q
+from django.db.models.fields.json import KeyTextTransform
 from django.utils import timezone
 from django.utils.text import slugify
 from rest_framework import serializers
@@ -63,9 +67,15 @@ from projects.models.base import SLUG_PATTERN
 from projects.models.landing_points import landing_point_problem
 from projects.partial_dates import PartialDate
 
-from .documents import citation_upsert
-from .projects import Lookups, ProjectChanges, may_change_publication, project_save
+from .projects import (
+    Lookups,
+    ProjectChanges,
+    ProjectWrite,
+    may_change_publication,
+    project_save_many,
+)
 from .reference import ORGANISATION_FIELDS
+from .upsert import insert_rows, update_rows
 
 logger = logging.getLogger(__name__)
 
@@ -152,6 +162,7 @@ class DatasetReport:
         return f"{text}."
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def normal(name: str) -> str:
     """A name as compared: no case, no accents, no punctuation, single spaces."""
     text = unicodedata.normalize("NFKD", name).casefold()
@@ -195,6 +206,9 @@ class Names:
             (name, slug) for slug, *names, _ in initiatives for name in (slug, *names) if name
         )
         self.created: dict[str, str] = {}
+        # Organisations a row asked for that are not written yet (slug → name): they go in
+        # with the batch's writes, and only if a row that names them does.
+        self.pending: dict[str, str] = {}
         companies = list(Company.objects.values_list("slug", "name", "aliases", "pk"))
         self.company_slugs = {slug for slug, *_ in companies}
         self.company_ids = {slug: pk for slug, _, _, pk in companies}
@@ -237,19 +251,36 @@ class Names:
         storable(name, "companies")
         if not is_slug(slug):
             slug = unique_slug(name, Company, taken=self.company_slugs, fallback="organisation")
-        company = Company.objects.create(name=name, slug=slug)
+        self.pending[slug] = name
         self.created[name] = slug
         self.company_slugs.add(slug)
-        self.company_ids[slug] = company.pk
         self.companies[normal(name)] = slug
         self.companies_loose.setdefault(_loose(name), slug)
         report.unresolved_companies[name] = None
         return slug
 
-    def lookups(self) -> Lookups:
+    def lookups(self, companies: dict[str, int] | None = None) -> Lookups:
         return Lookups(
-            country=self.country_ids, company=self.company_ids, initiative=self.initiative_ids
+            country=self.country_ids,
+            company={**self.company_ids, **companies} if companies else self.company_ids,
+            initiative=self.initiative_ids,
         )
+
+    def create_pending(self, slugs: Iterable[str]) -> dict[str, int]:
+        """Insert the pending organisations among `slugs`; their ids by slug. They count as
+        created once the caller's savepoint holds (`confirm`)."""
+        companies = [
+            Company(name=self.pending[slug], slug=slug)
+            for slug in dict.fromkeys(slugs)
+            if slug in self.pending
+        ]
+        Company.objects.bulk_create(companies)
+        return {company.slug: company.pk for company in companies}
+
+    def confirm(self, created: dict[str, int]) -> None:
+        for slug, pk in created.items():
+            self.pending.pop(slug, None)
+            self.company_ids[slug] = pk
 
     def find_company(self, value: str) -> str | None:
         """An organisation's slug by its slug, name or alias, without creating one."""
@@ -268,6 +299,7 @@ class Names:
     def forget_company(self, name: str) -> None:
         """An organisation created for a row that was then rejected (and rolled back)."""
         slug = self.created.pop(name)
+        self.pending.pop(slug, None)
         self.company_slugs.discard(slug)
         self.company_ids.pop(slug, None)
         for mapping in (self.companies, self.companies_loose):
@@ -292,11 +324,26 @@ def _loose(name: str) -> str:
     return " ".join(LEGAL_SUFFIXES.sub(" ", normal(name)).split())
 
 
-def unique_slug(name: str, model, *, taken: set[str] | None = None, fallback: str) -> str:
-    base = slugify(name)[:180].strip("-") or fallback
+def slug_base(name: str, fallback: str) -> str:
+    return slugify(name)[:180].strip("-") or fallback
+
+
+def unique_slug(
+    name: str,
+    model,
+    *,
+    taken: set[str] | None = None,
+    fallback: str,
+    free: Container[str] = (),
+) -> str:
+    """A slug from `name` that no row of `model` has, nor any of `taken`; `free` are slugs
+    the caller has just seen unused (no query for them)."""
+    base = slug_base(name, fallback)
     taken = taken if taken is not None else set()
     candidate, number = base, 1
-    while candidate in taken or model.objects.filter(slug=candidate).exists():
+    while candidate in taken or (
+        candidate not in free and model.objects.filter(slug=candidate).exists()
+    ):
         number += 1
         candidate = f"{base}-{number}"
     return candidate
@@ -341,7 +388,7 @@ def validation_message(error: ValidationError) -> str:
     return " ".join(error.messages)
 
 
-def constraint_message(error: IntegrityError) -> str:
+def constraint_message(error: IntegrityError | DataError) -> str:
     """The message of the model constraint the database enforced, not its SQL name."""
     name = getattr(getattr(error.__cause__, "diag", None), "constraint_name", None)
     for model in (Project, ProjectCountry, ProjectCompany, SourceDocument):
@@ -398,14 +445,24 @@ def _coordinate(record: dict, name: str, limit: float) -> float | None:
     return number
 
 
+@functools.cache
+def _choice_names(choices) -> dict[str, str]:
+    """A choice's value by its value or label, as compared (`normal`)."""
+    return {normal(v): v for v in choices.values} | {
+        normal(label): v for v, label in choices.choices
+    }
+
+
+@functools.cache
+def _choice_values(choices) -> frozenset[str]:
+    return frozenset(choices.values)
+
+
 def _choice(record: dict, name: str, choices) -> str:
     value = record.get(name)
     if value in (None, ""):
         return choices.UNKNOWN if name == "status" else choices.DRAFT
-    by_name = {normal(v): v for v in choices.values} | {
-        normal(label): v for v, label in choices.choices
-    }
-    found = by_name.get(normal(str(value)))
+    found = _choice_names(choices).get(normal(str(value)))
     if found is None:
         raise RowRejected(f"{name}: {value!r} is not one of {', '.join(choices.values)}")
     return found
@@ -481,7 +538,7 @@ def _roles(record: dict, key: str, choices) -> list[dict]:
         raise RowRejected(f"{key}: a list of entries with their roles")
     for entry in entries:
         role = normal(str(entry.get("role") or "")).replace(" ", "_")
-        if role not in choices.values:
+        if role not in _choice_values(choices):
             raise RowRejected(
                 f"{key}: {entry.get('role')!r} is not a role; one of {', '.join(choices.values)}"
             )
@@ -571,67 +628,126 @@ def _conflicting(stored: dict, given: dict) -> bool:
 
 class Known:
     """What a batch of rows refers to, read in a few queries rather than a few per row: the
-    projects they match (by slug or external id) with their roles and citations. A row that
-    holds what is stored is then recognised without a query; a project written during the
-    batch is read from the database again by later rows."""
+    projects they match (by slug or external id) with their roles and citations, and the
+    slugs a new project of theirs might take. A row that holds what is stored is then
+    recognised without a query; a project written during the batch is read from the database
+    again by later rows."""
 
     def __init__(self, records: list[dict]) -> None:
         # Only what could match: a malformed slug or id is the row's to reject, not a
         # query's to fail on (PostgreSQL refuses NUL characters outright).
         slugs = {slug for slug in (_slug_of(record)[0] for record in records) if is_slug(slug)}
+        # The slugs that new projects without one would take (no query per new project).
+        self.checked = slugs | {
+            slug_base(record["name"], "project")
+            for record in records
+            if not record.get("slug") and isinstance(record.get("name"), str)
+        }
+        self.checked = {slug for slug in self.checked if is_slug(slug)}
         wanted: dict[str, set[str]] = {}
         for record in records:
             ids = record.get("external_ids")
             for key, value in ids.items() if isinstance(ids, dict) else []:
                 if isinstance(key, str) and isinstance(value, str | int) and _storable(key, value):
                     wanted.setdefault(key, set()).add(str(value).strip())
-        condition = Q(slug__in=slugs)
-        for key, values in wanted.items():
-            # Containment (the GIN index), not a key lookup: a key may hold "__".
-            for value in sorted(values):
-                condition |= Q(external_ids__contains={key: value})
-        projects = list(Project.objects.filter(condition)) if slugs or wanted else []
+        projects = Project.objects.all()
+        condition = Q(slug__in=self.checked)
+        for number, (key, values) in enumerate(sorted(wanted.items())):
+            # One key's values in one condition: `external_ids ? key` (the GIN index) and
+            # `external_ids ->> key = ANY(values)` (a containment per value would be tested
+            # row by row, and a key may hold "__", so no key lookup).
+            alias = f"external_{number}"
+            projects = projects.alias(**{alias: KeyTextTransform(key, "external_ids")})
+            condition |= Q(external_ids__has_key=key) & Q(**{f"{alias}__in": sorted(values)})
+        projects = list(projects.filter(condition)) if self.checked or wanted else []
         self.by_slug = {p.slug: p for p in projects}
         self.by_external = {
             (key, str(value)): p for p in projects for key, value in p.external_ids.items()
         }
+        # Slugs taken: the stored projects' and those of the batch's new projects.
+        self.taken = set(self.by_slug)
         ids = [p.pk for p in projects]
         self.dirty: set[int] = set()
-        self._roles = {
-            "countries": _grouped(
+        self._roles: dict[str, dict[int, set[tuple]]] = {}
+        self._links: dict[int, dict[str, set[tuple]]] = {pk: {} for pk in ids}
+        for name, rows in (
+            (
+                "countries",
                 ProjectCountry.objects.filter(project_id__in=ids).values_list(
-                    "project_id", "country__iso2", "role"
-                )
+                    "project_id", "country_id", "role", "country__iso2"
+                ),
             ),
-            "companies": _grouped(
+            (
+                "companies",
                 ProjectCompany.objects.filter(project_id__in=ids).values_list(
-                    "project_id", "company__slug", "role"
-                )
+                    "project_id", "company_id", "role", "company__slug"
+                ),
             ),
-            "initiatives": _grouped(
+            (
+                "initiatives",
                 ProjectInitiative.objects.filter(project_id__in=ids).values_list(
-                    "project_id", "initiative__slug"
-                )
+                    "project_id", "initiative_id", "initiative__slug"
+                ),
             ),
-        }
-        self.citations = _grouped(
-            Citation.objects.filter(project_id__in=ids).values_list(
-                "project_id", "document__url", "claim", "quote", "location"
-            )
-        ) | _grouped(
-            Citation.objects.filter(project_id__in=ids, document__url="").values_list(
-                "project_id", "document__title", "claim", "quote", "location"
-            )
-        )
+        ):
+            keys = self._roles[name] = {}
+            for pk in ids:
+                self._links[pk][name] = set()
+            for project_id, related_id, *rest in rows:
+                # By key (iso2 or slug, role) as records say them; by id as rows hold them.
+                keys.setdefault(project_id, set()).add((rest[-1], *rest[:-1]))
+                self._links[project_id][name].add((related_id, *rest[:-1]))
+        self.citations: dict[int, set[tuple]] = {}
+        self._citations: dict[int, dict[tuple, tuple]] = {pk: {} for pk in ids}
+        for (
+            project_id,
+            document_id,
+            url,
+            title,
+            claim,
+            quote,
+            location,
+            pk,
+        ) in Citation.objects.filter(project_id__in=ids).values_list(
+            "project_id",
+            "document_id",
+            "document__url",
+            "document__title",
+            "claim",
+            "quote",
+            "location",
+            "pk",
+        ):
+            cited = self.citations.setdefault(project_id, set())
+            cited.add((url, claim, quote, location))
+            if not url:
+                cited.add((title, claim, quote, location))
+            self._citations[project_id][(document_id, claim)] = (pk, quote, location)
 
     def roles(self, project: Project, key: str) -> set[tuple]:
         if project.pk in self.dirty:
             return set(_current_roles(project, key))
         return self._roles[key].get(project.pk, set())
 
+    def links(self, project: Project) -> dict[str, set[tuple]] | None:
+        """The project's role rows by ids (None: written in this batch, to be read again)."""
+        return None if project.pk in self.dirty else self._links.get(project.pk)
+
+    def cited(self, project: Project) -> dict[tuple, tuple]:
+        """The project's citations: (document id, claim) → (id, quote, location)."""
+        if project.pk in self.dirty or project.pk not in self._citations:
+            return {
+                (document_id, claim): (pk, quote, location)
+                for document_id, claim, pk, quote, location in Citation.objects.filter(
+                    project=project
+                ).values_list("document_id", "claim", "pk", "quote", "location")
+            }
+        return self._citations[project.pk]
+
     def written(self, project: Project) -> None:
         self.dirty.add(project.pk)
         self.by_slug[project.slug] = project
+        self.taken.add(project.slug)
         for key, value in project.external_ids.items():
             self.by_external[(key, str(value))] = project
 
@@ -653,13 +769,6 @@ class Known:
                 return False
         cited = self.citations.get(project.pk, set())
         return all(source in cited for source in _source_keys(record))
-
-
-def _grouped(rows) -> dict[int, set[tuple]]:
-    grouped: dict[int, set[tuple]] = {}
-    for project_id, *values in rows:
-        grouped.setdefault(project_id, set()).add(tuple(values))
-    return grouped
 
 
 def _current_roles(project: Project, key: str):
@@ -727,7 +836,9 @@ def _changes(
                 raise RowRejected(f"slug: {slug!r} is not a slug (lowercase words and hyphens)")
             fields["slug"] = slug
         else:
-            fields["slug"] = unique_slug(fields["name"], Project, fallback="project")
+            fields["slug"] = unique_slug(
+                fields["name"], Project, taken=known.taken, fallback="project", free=known.checked
+            )
     countries = companies = initiatives = None
     if "countries" in record:
         countries = _kept_roles(project, record, "countries", known) + _countries(
@@ -792,36 +903,94 @@ def _source_keys(record: dict) -> list[tuple]:
     ]
 
 
-def _sources(project: Project, record: dict, *, new: bool) -> bool:
-    """Cite the record's sources; whether any citation was added or changed."""
-    changed = False
-    for source in _read_sources(record):
-        _, outcome = citation_upsert(
-            project=project,
-            document=_document(source["url"], source["title"]),
-            claim=source["claim"],
-            quote=source["quote"],
-            location=source["location"],
-            check_constraints=False,
-            project_is_new=new,
-        )
-        changed |= outcome != "unchanged"
-    return changed
+def _document_key(source: dict) -> tuple[str, str]:
+    """How a source names its document: by URL, else by title."""
+    return ("url", source["url"]) if source["url"] else ("title", source["title"])
 
 
-def _document(url: str, title: str) -> SourceDocument:
-    documents = SourceDocument.objects.order_by("pk")
-    document = documents.filter(url=url).first() if url else documents.filter(title=title).first()
-    if document is not None:
-        return document
-    document = SourceDocument(
-        url=url,
-        title=storable(title or url, "sources")[:500],
-        status=ProcessingStatus.METADATA_ONLY,
-    )
-    document.full_clean(validate_unique=False, validate_constraints=False)
-    document.save()
-    return document
+class Documents:
+    """The source documents an import cites, by `_document_key`: the first stored with that
+    URL (or title), or the one the import created. Each batch reads the ones its rows name in
+    one or two queries; a document a row needs that does not exist is validated with the row
+    and inserted with the batch's writes."""
+
+    def __init__(self) -> None:
+        self.ids: dict[tuple[str, str], int] = {}
+        # Validated, not written yet: those the rows of the current round asked for.
+        self.pending: dict[tuple[str, str], SourceDocument] = {}
+        # Titles looked up and not found: a document created with one of them is the one a
+        # later source naming only that title cites.
+        self.absent_titles: set[str] = set()
+
+    def prefetch(self, records: list[dict]) -> None:
+        wanted: dict[str, set[str]] = {"url": set(), "title": set()}
+        for record in records:
+            sources = record.get("sources")
+            for source in sources if isinstance(sources, list) else []:
+                if not isinstance(source, dict):
+                    continue
+                url = str(source.get("url") or "").strip()
+                key = ("url", url) if url else ("title", str(source.get("title") or "").strip())
+                if key[1] and key not in self.ids and _storable(key[1]):
+                    wanted[key[0]].add(key[1])
+        documents = SourceDocument.objects.order_by("pk")
+        for kind, values in wanted.items():
+            if values:
+                rows = documents.filter(**{f"{kind}__in": values}).values_list(kind, "pk")
+                for value, pk in rows:
+                    self.ids.setdefault((kind, value), pk)
+        self.absent_titles |= {
+            title for title in wanted["title"] if ("title", title) not in self.ids
+        }
+
+    def validate(self, sources: list[dict], new: dict) -> None:
+        """Check the documents `sources` need that neither exist nor are pending; add them to
+        `new` (the row's, pending once the row is accepted)."""
+        for source in sources:
+            key = _document_key(source)
+            if key in self.ids or key in self.pending or key in new:
+                continue
+            document = SourceDocument(
+                url=source["url"],
+                title=storable(source["title"] or source["url"], "sources")[:500],
+                status=ProcessingStatus.METADATA_ONLY,
+            )
+            document.full_clean(validate_unique=False, validate_constraints=False)
+            new[key] = document
+
+    def accept(self, new: dict) -> None:
+        for key, document in new.items():
+            self.pending.setdefault(key, document)
+            if document.title in self.absent_titles:
+                self.pending.setdefault(("title", document.title), document)
+
+    def create(self, keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The ids of the documents of `keys`, inserting the pending ones (in one statement);
+        `confirm` them once the caller's savepoint holds."""
+        found = {key: self.ids[key] for key in keys if key in self.ids}
+        needed: dict[int, tuple[SourceDocument, list]] = {}
+        for key in keys:
+            if key not in found:
+                document = self.pending[key]
+                needed.setdefault(id(document), (document, []))[1].append(key)
+        created = [
+            SourceDocument(url=document.url, title=document.title, status=document.status)
+            for document, _ in needed.values()
+        ]
+        SourceDocument.objects.bulk_create(created)
+        for (_, keys_of), document in zip(needed.values(), created, strict=True):
+            for key in keys_of:
+                found[key] = document.pk
+        return found
+
+    def confirm(self, ids: dict[tuple[str, str], int]) -> None:
+        for key, pk in ids.items():
+            if key not in self.ids:
+                self.ids[key] = pk
+                document = self.pending.pop(key, None)
+                if document is not None and document.title in self.absent_titles:
+                    self.ids.setdefault(("title", document.title), pk)
+                    self.absent_titles.discard(document.title)
 
 
 # Organisations
@@ -937,21 +1106,245 @@ def _link_parent(company_id: int, record: dict, names: Names) -> bool:
 # The import
 
 
-def _import_row(record: dict, names: Names, report: DatasetReport, user, known: Known) -> str:
-    project = _match(record, _external_ids(record, {}), known)
-    changes = _changes(record, project, names, report, user, known)
-    if known.holds(project, changes, record):
-        return "unchanged"
-    project, outcome = project_save(
-        project=project, changes=changes, check_constraints=False, lookups=names.lookups()
-    )
-    new = outcome == "created"
-    if "sources" in record and _sources(project, record, new=new) and outcome == "unchanged":
-        project.save(update_fields=["updated"])
-        outcome = "updated"
-    if outcome != "unchanged":
-        known.written(project)
-    return outcome
+@dataclass(eq=False)
+class _Plan:
+    """A validated row, ready to be written with the others of its round."""
+
+    index: int  # in the batch
+    row: DatasetRow
+    write: ProjectWrite
+    sources: list[dict]
+    claims: set[tuple]  # the slug, external ids and id it writes: a later row naming one waits
+
+
+class _Conflict(Exception):
+    """The row names a project an earlier row of the round writes: write those first."""
+
+
+def _record_keys(record: dict, external_ids: dict) -> set[tuple]:
+    return {("slug", _slug_of(record)[0])} | {
+        ("external", key, value) for key, value in external_ids.items()
+    }
+
+
+class ProjectBatch:
+    """One batch of project rows, imported set-based.
+
+    Each row is matched, resolved and validated in Python, as before, and rejected with its
+    reason on its own; the valid ones are written together — a round — in a few statements:
+    the organisations and documents they need, the new projects, the changed ones, their role
+    rows and citations (`project_save_many`). A row that names a project an earlier row of the
+    round writes (by slug, external id or id) first writes the round, then is matched again,
+    so every row sees what the rows before it wrote, as one at a time would.
+
+    A round the database refuses (a constraint) is halved until the refused row is alone:
+    it is rejected with the constraint's message, the others go in.
+
+    The per-row search triggers wait meanwhile (`dsr.search_deferred`, migration 0012): the
+    search documents of the projects the batch wrote are rebuilt once, at its end."""
+
+    def __init__(self, rows: list[DatasetRow], names: Names, report, user, documents) -> None:
+        self.rows, self.names, self.report, self.user = rows, names, report, user
+        self.documents = documents
+        records = [row.record for row in rows if row.record]
+        self.known = Known(records)
+        documents.prefetch(records)
+        self.plans: list[_Plan] = []
+        self.claimed: set[tuple] = set()
+        self.rejected: dict[int, dict] = {}
+        self.touched: set[int] = set()
+
+    def run(self) -> None:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT set_config('dsr.search_deferred', 'on', true)")
+        for index, row in enumerate(self.rows):
+            self.add(index, row)
+        self.flush()
+        self.report.rejected.extend(entry for _, entry in sorted(self.rejected.items()))
+        with connection.cursor() as cursor:
+            if self.report.written and self.touched:
+                cursor.execute(
+                    "SELECT projects_project_search_refresh_many(%s::bigint[])",
+                    [sorted(self.touched)],
+                )
+            cursor.execute("SELECT set_config('dsr.search_deferred', 'off', true)")
+
+    def reject(self, index: int, row: DatasetRow, reason: str) -> None:
+        self.rejected[index] = {"row": row.row, "reason": reason}
+
+    def add(self, index: int, row: DatasetRow) -> None:
+        if row.error or row.record is None:
+            self.reject(index, row, row.error or "no record")
+            return
+        while True:
+            companies_before = set(self.report.unresolved_companies)
+            try:
+                plan = self.plan(index, row, dict(row.record))
+            except _Conflict:
+                self.flush()
+                continue
+            except RowRejected as error:
+                reason = str(error)
+            except ValidationError as error:
+                reason = validation_message(error)
+            else:
+                if plan is None:
+                    self.report.unchanged += 1
+                    return
+                self.plans.append(plan)
+                self.claimed |= plan.claims
+                if plan.write.project is None:
+                    self.known.taken.add(plan.write.changes.fields["slug"])
+                if len(self.plans) >= BATCH_ROWS:
+                    self.flush()
+                return
+            # The organisations this row would have created are not created.
+            for name in set(self.report.unresolved_companies) - companies_before:
+                del self.report.unresolved_companies[name]
+                self.names.forget_company(name)
+            self.reject(index, row, reason)
+            return
+
+    def plan(self, index: int, row: DatasetRow, record: dict) -> _Plan | None:
+        """Match and validate one row: None when it holds what is stored."""
+        known = self.known
+        external_ids = _external_ids(record, {})
+        if self.plans and _record_keys(record, external_ids) & self.claimed:
+            raise _Conflict
+        project = _match(record, external_ids, known)
+        if project is not None and ("id", project.pk) in self.claimed:
+            raise _Conflict
+        changes = _changes(record, project, self.names, self.report, self.user, known)
+        if known.holds(project, changes, record):
+            return None
+        # No `full_clean`: every value comes from a reader above that applies the field's
+        # rules (lengths, choices, digits, the slug pattern, dates, GeoJSON, landing points),
+        # and the database enforces the constraints (a refusal is the row's, see `flush`).
+        sources = _read_sources(record) if "sources" in record else []
+        # (A citation needs no more checking: `_read_sources` checked its claim and cut its
+        # location to the field's length.)
+        new_documents: dict = {}
+        self.documents.validate(sources, new_documents)
+        self.documents.accept(new_documents)
+        fields = changes.fields
+        claims = {("slug", fields["slug"] if project is None else project.slug)} | {
+            ("external", key, str(value))
+            for key, value in fields.get(
+                "external_ids", {} if project is None else project.external_ids
+            ).items()
+        }
+        if project is not None:
+            claims.add(("id", project.pk))
+        return _Plan(
+            index=index,
+            row=row,
+            write=ProjectWrite(
+                project=project,
+                changes=changes,
+                current=None if project is None else known.links(project),
+            ),
+            sources=sources,
+            claims=claims,
+        )
+
+    def flush(self) -> None:
+        """Write the round's rows."""
+        plans, self.plans, self.claimed = self.plans, [], set()
+        if plans:
+            self.write_or_split(plans)
+        # Organisations asked for only by rows the database refused are not created.
+        for name in list(self.names.pending.values()):
+            self.report.unresolved_companies.pop(name, None)
+            self.names.forget_company(name)
+        self.documents.pending.clear()
+
+    def write_or_split(self, plans: list[_Plan]) -> None:
+        try:
+            with transaction.atomic():
+                written, companies, documents = self.write(plans)
+        except (IntegrityError, DataError, ValidationError) as error:
+            if len(plans) > 1:
+                middle = len(plans) // 2
+                self.write_or_split(plans[:middle])
+                self.write_or_split(plans[middle:])
+                return
+            plan = plans[0]
+            if plan.write.project is None:
+                self.known.taken.discard(plan.write.changes.fields["slug"])
+            self.reject(
+                plan.index,
+                plan.row,
+                validation_message(error)
+                if isinstance(error, ValidationError)
+                else constraint_message(error),
+            )
+            return
+        self.names.confirm(companies)
+        self.documents.confirm(documents)
+        for _, project, outcome in written:
+            setattr(self.report, outcome, getattr(self.report, outcome) + 1)
+            if outcome != "unchanged":
+                self.known.written(project)
+                self.touched.add(project.pk)
+
+    def write(self, plans: list[_Plan]):
+        """Write a round in a few statements; raises what the database refuses."""
+        companies = self.names.create_pending(
+            slug for plan in plans for slug, _ in plan.write.changes.companies or ()
+        )
+        documents = self.documents.create(
+            list(dict.fromkeys(_document_key(s) for plan in plans for s in plan.sources))
+        )
+        # Citations: all new for a new project; added or changed for a stored one.
+        cite: list[tuple[_Plan, tuple[int, str], str, str]] = []
+        changes: dict[int, tuple[str, str]] = {}
+        for plan in plans:
+            stored = plan.write.project
+            plan.write.touch = False
+            current = dict(self.known.cited(stored)) if stored is not None else {}
+            for source in plan.sources:
+                key = (documents[_document_key(source)], source["claim"])
+                wanted = (source["quote"], source["location"])
+                if stored is None:
+                    cite.append((plan, key, *wanted))
+                    continue
+                if key in current and current[key][1:] == wanted:
+                    continue
+                plan.write.touch = True
+                if key in current and current[key][0] is not None:
+                    changes[current[key][0]] = wanted
+                elif key in current:
+                    # Cited twice by the row: the second quote is the one kept.
+                    cite[:] = [c for c in cite if c[0] is not plan or c[1] != key]
+                    cite.append((plan, key, *wanted))
+                else:
+                    cite.append((plan, key, *wanted))
+                current[key] = (current.get(key, (None,))[0], *wanted)
+        saved = project_save_many(
+            writes=[plan.write for plan in plans], lookups=self.names.lookups(companies)
+        )
+        projects = {id(plan): project for plan, (project, _) in zip(plans, saved, strict=True)}
+        now = timezone.now()
+        insert_rows(
+            Citation,
+            ["created", "updated", "project", "document", "claim", "quote", "location"],
+            [
+                (now, now, projects[id(plan)].pk, document_id, claim, quote, location)
+                for plan, (document_id, claim), quote, location in cite
+            ],
+        )
+        update_rows(
+            Citation,
+            [
+                Citation(pk=pk, quote=quote, location=location, updated=now)
+                for pk, (quote, location) in changes.items()
+            ],
+            ["quote", "location", "updated"],
+        )
+        written = [
+            (plan, project, outcome) for plan, (project, outcome) in zip(plans, saved, strict=True)
+        ]
+        return written, companies, documents
 
 
 ENTITIES = ("projects", "organisations")
@@ -987,21 +1380,22 @@ def dataset_import(
     if user is not None and user != TRUSTED:
         metadata["user"] = user.pk
     names = None
+    documents = Documents()
     done = 0
     parents: list[tuple[DatasetRow, int, str]] = []
     with pghistory.context(**metadata):
         for number, batch in enumerate(batches, start=1):
             with transaction.atomic():
                 names = names or Names()
-                known = (
-                    Known([r.record for r in batch if r.record]) if entity == "projects" else None
-                )
-                for row in batch:
-                    written = _one(row, names, report, user, entity, file_keys, known)
-                    if written is not None and "parent" in row.record:
-                        parents.append((row, *written))
-                if number == len(batches):
-                    _link_parents(parents, names, report)
+                if entity == "projects":
+                    ProjectBatch(batch, names, report, user, documents).run()
+                else:
+                    for row in batch:
+                        written = _one(row, names, report, file_keys)
+                        if written is not None and "parent" in row.record:
+                            parents.append((row, *written))
+                    if number == len(batches):
+                        _link_parents(parents, names, report)
                 if not report.written:
                     transaction.set_rollback(True)
             done += len(batch)
@@ -1035,27 +1429,15 @@ def _link_parents(parents: list[tuple[DatasetRow, int, str]], names: Names, repo
 
 
 def _one(
-    row: DatasetRow,
-    names: Names,
-    report: DatasetReport,
-    user,
-    entity: str,
-    file_keys: set,
-    known: Known | None,
+    row: DatasetRow, names: Names, report: DatasetReport, file_keys: set
 ) -> tuple[int, str] | None:
-    """Import one row in a savepoint; for an organisation, (its id, the outcome)."""
+    """Import one organisation in a savepoint; its id and the outcome."""
     if row.error or row.record is None:
         report.rejected.append({"row": row.row, "reason": row.error or "no record"})
         return None
-    companies_before = dict(report.unresolved_companies)
-    written = None
     try:
         with transaction.atomic():
-            if entity == "organisations":
-                outcome, company_id = _import_organisation(dict(row.record), names, file_keys)
-                written = (company_id, outcome)
-            else:
-                outcome = _import_row(dict(row.record), names, report, user, known)
+            outcome, company_id = _import_organisation(dict(row.record), names, file_keys)
     except RowRejected as error:
         reason = str(error)
     except ValidationError as error:
@@ -1064,11 +1446,7 @@ def _one(
         reason = constraint_message(error)
     else:
         setattr(report, outcome, getattr(report, outcome) + 1)
-        return written
-    # Organisations created for a rejected row went with its savepoint.
-    for name in set(report.unresolved_companies) - set(companies_before):
-        del report.unresolved_companies[name]
-        names.forget_company(name)
+        return company_id, outcome
     report.rejected.append({"row": row.row, "reason": reason})
     return None
 

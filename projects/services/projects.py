@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -21,6 +22,8 @@ from projects.models import (
     Publication,
 )
 from projects.partial_dates import PartialDate
+
+from .upsert import delete_rows, insert_objects, insert_rows, update_rows
 
 SCALAR_FIELDS = ["name", "description", "status", "capacity", "publication"]
 DATE_FIELDS = ["announced", "started", "completed"]
@@ -170,6 +173,123 @@ def project_save(
         project.save(update_fields=["updated"])
         outcome = "updated"
     return project, outcome
+
+
+@dataclass
+class ProjectWrite:
+    """One project for `project_save_many`: the stored project to update (None to create one;
+    it is left as it is), the changes, and what its relations are now, by ids —
+    {"countries": {(country_id, role)}, "companies": {(company_id, role)}, "initiatives":
+    {(initiative_id,)}} — when the caller knows (None: read them). `touch` marks the project
+    updated even when nothing here changes (the caller changed something of its own, such as
+    its citations)."""
+
+    project: Project | None
+    changes: ProjectChanges
+    current: dict[str, set[tuple]] | None = None
+    touch: bool = False
+
+
+ROLE_TABLES = (
+    # changes' attribute, table, columns, model and key of the related object
+    ("countries", ProjectCountry, ("country_id", "role"), Country, "iso2"),
+    ("companies", ProjectCompany, ("company_id", "role"), Company, "slug"),
+    ("initiatives", ProjectInitiative, ("initiative_id",), Initiative, "slug"),
+)
+
+
+def _wanted(changes: ProjectChanges, name: str, model, key: str, known: dict[str, int]):
+    """The rows `changes` asks for in one role table, as id tuples (None: left alone)."""
+    entries = getattr(changes, name)
+    if entries is None:
+        return None
+    if name == "initiatives":
+        entries = [(slug,) for slug in entries]
+    ids = _ids(model, key, {entry[0] for entry in entries}, model._meta.model_name, known)
+    return {(ids[entry[0]], *entry[1:]) for entry in entries}
+
+
+def _current_links(project: Project) -> dict[str, set[tuple]]:
+    return {
+        name: set(through.objects.filter(project=project).values_list(*columns))
+        for name, through, columns, *_ in ROLE_TABLES
+    }
+
+
+def project_save_many(*, writes: list[ProjectWrite], lookups: Lookups) -> list[tuple[Project, str]]:
+    """`project_save` for many projects at once, in a few statements whatever their number:
+    one insert of the new projects, one update of the changed ones, and per role table one
+    delete and one insert. For bulk writers: the caller has validated the values (as
+    `full_clean` would; the database enforces the constraints, and a violation fails the whole
+    call, in the caller's savepoint), and holds the lookups. The search triggers run as for
+    any write, unless the caller deferred them (`dsr.search_deferred`, migration 0012).
+
+    Returns each project with "created", "updated" or "unchanged", in the order of `writes`;
+    a project that already holds what it is given is not written (and records no history)."""
+    now = timezone.now()
+    results: list[tuple[Project, str]] = []
+    to_create: list[Project] = []
+    to_update: list[Project] = []
+    fields: set[str] = set()
+    links: list[tuple[ProjectWrite, Project, dict[str, tuple[set, set]]]] = []
+    for write in writes:
+        if write.project is None:
+            project, outcome, changed = Project(**write.changes.fields), "created", {}
+        else:
+            # A copy: the caller's stays as stored, should this savepoint be rolled back.
+            project = copy.copy(write.project)
+            changed = {k: v for k, v in write.changes.fields.items() if getattr(project, k) != v}
+            for name, value in changed.items():
+                setattr(project, name, value)
+            outcome = "updated" if changed else "unchanged"
+        current = (
+            {name: set() for name, *_ in ROLE_TABLES}
+            if project.pk is None
+            else write.current
+            if write.current is not None
+            else _current_links(project)
+        )
+        diff = {}
+        for name, _, _, model, key in ROLE_TABLES:
+            wanted = _wanted(
+                write.changes, name, model, key, getattr(lookups, model._meta.model_name)
+            )
+            if wanted is not None and wanted != current[name]:
+                diff[name] = (current[name] - wanted, wanted - current[name])
+        if outcome == "unchanged" and (diff or write.touch):
+            outcome = "updated"
+        if outcome == "created":
+            to_create.append(project)
+        elif outcome == "updated":
+            project.updated = now
+            to_update.append(project)
+            fields.update(changed)
+        links.append((write, project, diff))
+        results.append((project, outcome))
+    insert_objects(Project, to_create)
+    update_rows(Project, to_update, [*sorted(fields), "updated"])
+    for name, through, columns, *_ in ROLE_TABLES:
+        delete_rows(
+            through,
+            ["project_id", *columns],
+            [
+                (project.pk, *row)
+                for _, project, diff in links
+                if name in diff
+                for row in sorted(diff[name][0])
+            ],
+        )
+        insert_rows(
+            through,
+            ["project_id", *columns],
+            [
+                (project.pk, *row)
+                for _, project, diff in links
+                if name in diff
+                for row in sorted(diff[name][1])
+            ],
+        )
+    return results
 
 
 def project_upsert(*, record: dict) -> tuple[Project, str]:

@@ -29,7 +29,7 @@ from .models import (
     SourceDocument,
     Status,
 )
-from .selectors import shaped_projects, visible_projects
+from .selectors import cached_for_visitors, shaped_projects, visible_projects
 
 # Markers that cannot occur in stored text, swapped for <mark> after escaping.
 START, STOP = "\x02", "\x03"
@@ -51,12 +51,31 @@ def highlight_words(text: str, query: str) -> SafeString:
 
 
 def dashboard(user) -> dict:
+    """The home page's figures, cached for visitors until the content changes."""
+    figures = cached_for_visitors(user, "dashboard", lambda: _dashboard_figures(user))
+    recent = shaped_projects(visible_projects(user)).order_by("-updated")[:8]
+    return {**figures, "recent": recent}
+
+
+def _dashboard_figures(user) -> dict:
     projects = visible_projects(user)
-    by_country = (
+    # Counted per country id, in the order of the (country, project) index: no sort.
+    counts = list(
         ProjectCountry.objects.filter(project__in=projects.values("pk"))
-        .values(iso2=F("country__iso2"), numeric=F("country__numeric"), name=F("country__name"))
+        .values("country_id")
         .annotate(count=Count("project", distinct=True))
+        .order_by()
     )
+    countries = Country.objects.in_bulk([row["country_id"] for row in counts])
+    by_country = [
+        {
+            "iso2": countries[row["country_id"]].iso2,
+            "numeric": countries[row["country_id"]].numeric,
+            "name": countries[row["country_id"]].name,
+            "count": row["count"],
+        }
+        for row in counts
+    ]
     by_type = (
         projects.values(type_slug=F("project_type__slug"), type_name=F("project_type__name"))
         .annotate(count=Count("pk"))
@@ -75,7 +94,6 @@ def dashboard(user) -> dict:
             [{"slug": r["type_slug"], "name": r["type_name"], "count": r["count"]} for r in by_type]
         ),
         "by_year": bars(list(by_year)),
-        "recent": shaped_projects(projects).order_by("-updated")[:8],
     }
 
 
@@ -98,10 +116,17 @@ class Facets:
     regions: list
 
 
-def project_facets(selection_without, user) -> Facets:
+# The organisations facet offers the most frequent ones in the selection (and those chosen):
+# a knowledge base holds thousands.
+FACET_COMPANIES = 50
+
+
+def project_facets(selection_without, user, chosen_companies=()) -> Facets:
     """Counts per facet value. Facets are disjunctive: a facet's counts come from the selection
     filtered by every other facet (`selection_without(name)`), so ticking one type still shows
-    how many projects each other type would add."""
+    how many projects each other type would add. Countries are those with a visible project;
+    organisations, the FACET_COMPANIES most frequent in the selection and `chosen_companies`
+    (slugs)."""
 
     def ids(name: str):
         return selection_without(name).order_by().values("pk")
@@ -124,28 +149,31 @@ def project_facets(selection_without, user) -> Facets:
         ProjectCompany.objects.filter(project__in=ids("company"))
         .values_list("company__slug")
         .annotate(n=Count("project", distinct=True))
+        .order_by("-n", "company__slug")[:FACET_COMPANIES]
     )
     initiative_counts = dict(
         ProjectInitiative.objects.filter(project__in=ids("initiative"))
         .values_list("initiative__slug")
         .annotate(n=Count("project", distinct=True))
     )
-    visible = visible_projects(user).values("pk")
-    countries = Country.objects.filter(project_roles__project__in=visible).distinct()
-    companies = Company.objects.filter(project_roles__project__in=visible).distinct()
-    regions = sorted(
-        {name for pair in countries.values_list("region", "subregion") for name in pair} - {""}
-    )
+    countries = cached_for_visitors(user, "countries-with-projects", lambda: _countries(user))
+    companies = Company.objects.filter(slug__in=[*company_counts, *chosen_companies])
+    if chosen_companies:
+        company_counts.update(
+            ProjectCompany.objects.filter(
+                project__in=ids("company"), company__slug__in=chosen_companies
+            )
+            .values_list("company__slug")
+            .annotate(n=Count("project", distinct=True))
+        )
+    regions = sorted({name for c in countries for name in (c.region, c.subregion)} - {""})
     return Facets(
         types=[
             (t.slug, t.name, type_counts.get(t.slug, 0))
             for t in ProjectType.objects.order_by("position", "name")
         ],
         statuses=[(value, label, status_counts.get(value, 0)) for value, label in Status.choices],
-        countries=[
-            (c.iso2.lower(), c.name, country_counts.get(c.iso2, 0))
-            for c in countries.order_by("name")
-        ],
+        countries=[(c.iso2.lower(), c.name, country_counts.get(c.iso2, 0)) for c in countries],
         companies=[
             (c.slug, c.name, company_counts.get(c.slug, 0)) for c in companies.order_by("name")
         ],
@@ -157,7 +185,31 @@ def project_facets(selection_without, user) -> Facets:
     )
 
 
+def _countries(user) -> list[Country]:
+    """The countries where some project the user may see takes place."""
+    roles = ProjectCountry.objects.filter(project__in=visible_projects(user).values("pk"))
+    return list(
+        Country.objects.filter(pk__in=roles.values("country_id"))
+        .only("iso2", "name", "region", "subregion")
+        .order_by("name")
+    )
+
+
+# A profile shows the most active organisations and the latest events, not all of them: a
+# country can count thousands of projects, and the project list below pages through them.
+PROFILE_COMPANIES = 30
+TIMELINE_EVENTS = 40
+DATE_FIELDS = ("announced", "started", "completed")
+
+
 def country_profile(country, user) -> dict:
+    """The aggregates of a country's page, cached for visitors until the content changes."""
+    return cached_for_visitors(
+        user, f"country-profile:{country.pk}", lambda: _country_profile(country, user)
+    )
+
+
+def _country_profile(country, user) -> dict:
     projects = visible_projects(user).filter(
         pk__in=ProjectCountry.objects.filter(country=country).values("project")
     )
@@ -166,45 +218,56 @@ def country_profile(country, user) -> dict:
         ProjectCompany.objects.filter(project__in=ids)
         .values(slug=F("company__slug"), name=F("company__name"), role_name=F("role"))
         .annotate(count=Count("project", distinct=True))
-        .order_by("name", "role_name")
+        .order_by("-count", "name", "role_name")
     )
-    cited = Citation.objects.filter(project__in=ids).values("document")
-    mentioned = Mention.objects.filter(country=country).values("document")
+    # One set of ids from two index-only reads, rather than an OR of two subqueries.
+    cited = Citation.objects.filter(project__in=ids).order_by().values("document_id")
+    mentioned = Mention.objects.filter(country=country).order_by().values("document_id")
     sources = (
-        SourceDocument.objects.filter(Q(pk__in=cited) | Q(pk__in=mentioned))
-        .defer("text")
+        SourceDocument.objects.filter(pk__in=cited.union(mentioned))
+        .defer("text", "search_vector")
         .order_by("-published_on", "title")
     )
+    totals = projects.aggregate(value_usd=Sum("value_usd"), **_event_counts())
     return {
-        "companies": list(companies),
+        "companies": list(companies[: PROFILE_COMPANIES + 1]),
+        "company_limit": PROFILE_COMPANIES,
         "timeline": timeline(projects),
-        "sources": sources[:50],
+        "timeline_events": sum(totals[f"{name}_events"] for name in DATE_FIELDS),
+        "sources": list(sources[:50]),
         "source_count": sources.count(),
-        "value_usd": projects.aggregate(total=Sum("value_usd"))["total"],
+        "value_usd": totals["value_usd"],
     }
 
 
-def timeline(projects) -> list[dict]:
-    """Dated events of projects, oldest first: announced, started, completed."""
+def _event_counts() -> dict:
+    return {
+        f"{name}_events": Count("pk", filter=Q(**{f"{name}_on__isnull": False}))
+        for name in DATE_FIELDS
+    }
+
+
+def dated_events(projects) -> int:
+    """How many dated events (announced, started, completed) the projects have."""
+    return sum(projects.aggregate(**_event_counts()).values())
+
+
+def timeline(projects, limit: int = TIMELINE_EVENTS) -> list[dict]:
+    """The latest `limit` dated events of projects (announced, started, completed), oldest
+    first: three queries of at most `limit` rows, whatever the number of projects."""
     events = []
-    for project in projects.only(
-        "slug",
-        "name",
-        "announced_on",
-        "announced_precision",
-        "started_on",
-        "started_precision",
-        "completed_on",
-        "completed_precision",
-    ):
-        for label, date in (
-            ("announced", project.announced),
-            ("started", project.started),
-            ("completed", project.completed),
-        ):
-            if date:
-                events.append({"date": date, "label": label, "project": project})
-    return sorted(events, key=lambda e: (e["date"].date, e["project"].name))
+    for name in DATE_FIELDS:
+        latest = (
+            projects.filter(**{f"{name}_on__isnull": False})
+            .order_by(f"-{name}_on", "-pk")
+            .only("slug", "name", f"{name}_on", f"{name}_precision")[:limit]
+        )
+        events += [
+            {"date": getattr(project, name), "label": name, "project": project}
+            for project in latest
+        ]
+    events.sort(key=lambda e: (e["date"].date, e["project"].name), reverse=True)
+    return sorted(events[:limit], key=lambda e: (e["date"].date, e["project"].name))
 
 
 def company_profile(company, user) -> dict:
@@ -227,6 +290,7 @@ def company_profile(company, user) -> dict:
         "roles": roles,
         "by_country": list(by_country),
         "timeline": timeline(projects),
+        "timeline_events": dated_events(projects),
         "subsidiaries": company.subsidiaries.order_by("name"),
     }
 
@@ -294,7 +358,7 @@ def search_everything(query: str, user, limit: int = 10) -> dict:
             rank=SearchRank(F("search_vector"), words),
             snippet=headline("text", words),
         )
-        .defer("text")
+        .defer("text", "search_vector")
         .order_by("-rank", "title")
     )
     groups = {

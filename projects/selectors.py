@@ -5,6 +5,7 @@ import hashlib
 
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, Prefetch, Q, Subquery, Value
 from django.db.models.functions import Coalesce
 
@@ -96,15 +97,23 @@ def citation_list(user):
     return citations.filter(_role_project_filter(user)).order_by("project__name", "claim", "pk")
 
 
+def data_version() -> int:
+    """The content's version: raised at the commit of every write (migration 0013)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(version), 0) FROM projects_dataversion")
+        return cursor.fetchone()[0]
+
+
 def cached_for_visitors(user, key: str, compute):
-    """`compute()`, shared for AGGREGATE_CACHE_SECONDS between visitors who see only
-    published projects (editors always get fresh figures). With CACHE_URL set the cache is
-    Redis, shared by every web process."""
+    """`compute()`, shared between visitors who see only published projects (editors always
+    get fresh figures) until the content changes — the key holds the content's version — or
+    for AGGREGATE_CACHE_SECONDS at most. With CACHE_URL set the cache is Redis, shared by
+    every web process."""
     seconds = settings.AGGREGATE_CACHE_SECONDS
     if seconds <= 0 or can_see_drafts(user):
         return compute()
     digest = hashlib.sha256(key.encode()).hexdigest()[:32]
-    return cache.get_or_set(f"aggregate:{digest}", compute, seconds)
+    return cache.get_or_set(f"aggregate:{data_version()}:{digest}", compute, seconds)
 
 
 def knowledge_base_totals(user) -> dict[str, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.db.models import Count, F, Q, Sum
 from django.db.models.functions import ExtractYear
 
-from .models import ProjectCompany, ProjectCountry
+from .models import Company, Country, ProjectCompany, ProjectCountry
 
 GROUPINGS = ("country", "region", "company", "type", "status", "year")
 YEAR_FIELDS = {"announced": "announced_on", "started": "started_on", "completed": "completed_on"}
@@ -19,13 +19,36 @@ def _grouped(rows, key: str, label: str):
     )
 
 
+def _grouped_by_entity(rows, entity: str, model, key: str) -> list[dict]:
+    """Like _grouped, per country or organisation id: the role rows are then read in the
+    order of their (entity, project) index and counted without a sort; the names of the
+    groups found are read apart."""
+    counted = (
+        rows.values(entity_id=F(f"{entity}_id"))
+        .annotate(n=Count("project_id", distinct=True), usd=Sum("project__value_usd"))
+        .order_by()
+    )
+    counted = list(counted)
+    names = {
+        pk: (group_key, label)
+        for pk, group_key, label in model.objects.filter(
+            pk__in=[row["entity_id"] for row in counted]
+        ).values_list("pk", key, "name")
+    }
+    grouped = [
+        {"key": names[row["entity_id"]][0], "label": names[row["entity_id"]][1], **row}
+        for row in counted
+    ]
+    return sorted(grouped, key=lambda row: (-row["n"], row["label"]))
+
+
 def project_stats(*, projects, group_by: str, year_of: str = "announced") -> dict:
     """Count projects and sum their USD value per group. `projects` is an already filtered
     queryset; counts through role tables count each project once per group."""
     ids = projects.order_by().values("pk")
     if group_by == "country":
-        rows = _grouped(
-            ProjectCountry.objects.filter(project__in=ids), "country__iso2", "country__name"
+        rows = _grouped_by_entity(
+            ProjectCountry.objects.filter(project__in=ids), "country", Country, "iso2"
         )
     elif group_by == "region":
         rows = _grouped(
@@ -34,8 +57,8 @@ def project_stats(*, projects, group_by: str, year_of: str = "announced") -> dic
             "country__subregion",
         )
     elif group_by == "company":
-        rows = _grouped(
-            ProjectCompany.objects.filter(project__in=ids), "company__slug", "company__name"
+        rows = _grouped_by_entity(
+            ProjectCompany.objects.filter(project__in=ids), "company", Company, "slug"
         )
     else:
         column = {

@@ -9,6 +9,7 @@ from django.http import Http404, JsonResponse
 from django.shortcuts import get_object_or_404, render
 
 from . import filtersets, pages, selectors
+from .caching import visitors_cached
 from .health import liveness_report, readiness_report
 from .models import (
     Company,
@@ -66,12 +67,14 @@ def render_filtered(request, template: str, context: dict, errors: dict):
     return render(request, template, context, status=400 if errors else 200)
 
 
+@visitors_cached
 def home(request):
     context = {"totals": selectors.knowledge_base_totals(request.user)}
     context.update(pages.dashboard(request.user))
     return render(request, "projects/home.html", context)
 
 
+@visitors_cached
 def project_list(request):
     projects, errors = filtered(
         request, filtersets.ProjectFilterSet, selectors.project_list(request.user)
@@ -87,9 +90,15 @@ def project_list(request):
         )
         return facet_filters.qs if facet_filters.is_valid() else projects
 
+    chosen = [slug.strip().lower() for v in request.GET.getlist("company") for slug in v.split(",")]
+    facets = selectors.cached_for_visitors(
+        request.user,
+        f"facets:{query_without(request, 'page', 'ordering')}",
+        lambda: pages.project_facets(selection_without, request.user, chosen),
+    )
     context = {
         "page": page,
-        "facets": pages.project_facets(selection_without, request.user),
+        "facets": facets,
         "selected": {key: request.GET.getlist(key) for key in request.GET},
         "query": query_without(request, "page"),
         "export_query": query_without(request, "page", "format"),
@@ -98,6 +107,7 @@ def project_list(request):
     return render_filtered(request, "projects/project_list.html", context, errors)
 
 
+@visitors_cached
 def project_detail(request, slug: str):
     project = get_object_or_404(selectors.project_list(request.user), slug=slug)
     citations = project.citations.select_related("document").order_by("claim", "document__title")
@@ -112,6 +122,7 @@ def project_detail(request, slug: str):
     return render(request, "projects/project_detail.html", context)
 
 
+@visitors_cached
 def country_list(request):
     countries, errors = filtered(
         request, filtersets.CountryFilterSet, selectors.country_list(request.user)
@@ -125,6 +136,7 @@ def country_list(request):
     return render_filtered(request, "projects/country_list.html", context, errors)
 
 
+@visitors_cached
 def country_detail(request, iso2: str):
     country = get_object_or_404(Country, iso2=iso2.upper())
     hosted = ProjectCountry.objects.filter(country=country).values("project")
@@ -142,6 +154,7 @@ def country_detail(request, iso2: str):
     return render_filtered(request, "projects/country_detail.html", context, errors)
 
 
+@visitors_cached
 def company_list(request):
     companies, errors = filtered(
         request, filtersets.CompanyFilterSet, selectors.company_list(request.user)
@@ -156,6 +169,7 @@ def company_list(request):
     return render_filtered(request, "projects/company_list.html", context, errors)
 
 
+@visitors_cached
 def company_detail(request, slug: str):
     company = get_object_or_404(Company.objects.select_related("headquarters", "parent"), slug=slug)
     context = {"company": company}
@@ -163,8 +177,11 @@ def company_detail(request, slug: str):
     return render(request, "projects/company_detail.html", context)
 
 
+@visitors_cached
 def document_list(request):
-    queryset = SourceDocument.objects.defer("text").order_by("-published_on", "title", "pk")
+    queryset = SourceDocument.objects.defer("text", "search_vector").order_by(
+        "-published_on", "title", "pk"
+    )
     documents, errors = filtered(request, filtersets.DocumentFilterSet, queryset)
     context = {
         "page": paginate(request, documents),
@@ -175,6 +192,7 @@ def document_list(request):
     return render_filtered(request, "projects/document_list.html", context, errors)
 
 
+@visitors_cached
 def document_detail(request, pk: int):
     document = get_object_or_404(SourceDocument, pk=pk)
     citations = (
@@ -190,6 +208,7 @@ def document_detail(request, pk: int):
     return render(request, "projects/document_detail.html", context)
 
 
+@visitors_cached
 def search(request):
     query = request.GET.get("q", "")
     if "\x00" in query:
@@ -203,6 +222,7 @@ def search(request):
     return render(request, "projects/search.html", {"query": query, **results})
 
 
+@visitors_cached
 def about(request):
     return render(request, "projects/about.html")
 

@@ -105,6 +105,17 @@ else:
     embedded_db.ensure_database(_server, DATABASE_NAME)
     DATABASES = {"default": _server.database_settings(DATABASE_NAME)}
     DATABASES["default"].update(CONN_MAX_AGE=CONN_MAX_AGE, CONN_HEALTH_CHECKS=True)
+# Planner settings of this app's sessions (libpq's "options"). random_page_cost: PostgreSQL's
+# default (4) models spinning disks and has it scan a whole table rather than follow an index
+# to a few thousand rows (a country's projects); 1.1 suits SSDs and data in memory. No
+# parallel workers: they cost more to start than the app's queries take, and under load the
+# cores are busy with other requests. work_mem: room for the sorts and hashes of aggregates
+# over every project (the default, 4 MB, sends them to disk). Empty: the server's own settings
+# (e.g. behind a connection pooler that refuses startup options).
+DATABASE_OPTIONS = env_str(
+    "DSR_DB_OPTIONS",
+    "-c random_page_cost=1.1 -c max_parallel_workers_per_gather=0 -c work_mem=16MB",
+)
 
 # A read replica for anonymous read-only requests (dsr_kb/routers.py); unset, one database.
 DATABASE_REPLICA_URL = env_str("DATABASE_REPLICA_URL")
@@ -114,6 +125,9 @@ if DATABASE_REPLICA_URL:
     )
     DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
     DATABASE_ROUTERS = ["dsr_kb.routers.ReplicaRouter"]
+if DATABASE_OPTIONS:
+    for _database in DATABASES.values():
+        _database.setdefault("OPTIONS", {})["options"] = DATABASE_OPTIONS
 
 # Cache: Redis when CACHE_URL is set (shared by every process: API throttling counts and the
 # cached aggregates), otherwise this process's memory.
@@ -122,11 +136,17 @@ CACHES = {
     "default": (
         {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}
         if CACHE_URL
-        else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+        else {
+            "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+            # Compressed answers of ~15 KB: 2,000 of them stay within ~30 MB per process.
+            "OPTIONS": {"MAX_ENTRIES": 2000},
+        }
     )
 }
-# Seconds that aggregates shown to visitors (home page totals, stats/) may be stale.
-AGGREGATE_CACHE_SECONDS = env_int("DSR_AGGREGATE_CACHE_SECONDS", 60)
+# Visitors' aggregates (home totals, country profiles, facets) and whole answers (pages and
+# API reads) are cached until the content changes (projects/caching.py) or for these seconds.
+AGGREGATE_CACHE_SECONDS = env_int("DSR_AGGREGATE_CACHE_SECONDS", 600)
+RESPONSE_CACHE_SECONDS = env_int("DSR_RESPONSE_CACHE_SECONDS", 600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

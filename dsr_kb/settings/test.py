@@ -16,3 +16,4 @@ REST_FRAMEWORK = {
 
 # Tests change data and read aggregates at once: no stale figures (the cache has its own test).
 AGGREGATE_CACHE_SECONDS = 0
+RESPONSE_CACHE_SECONDS = 0

@@ -118,6 +118,13 @@ class Project(TimeStampedModel):
         permissions = [("publish_project", "Can publish and unpublish projects")]
         indexes = [
             models.Index(fields=["publication", "-updated"], name="project_publication_upd_idx"),
+            # The list's usual filters, with what its page is sorted by: a page's ids are
+            # then found in the index alone (see ProjectViewSet.list_answer).
+            models.Index(
+                fields=["project_type", "status", "publication"],
+                include=["id", "name"],
+                name="project_type_status_pub",
+            ),
             GinIndex(fields=["external_ids"], name="project_external_ids_gin"),
             GinIndex(OpClass(Upper("name"), name="gin_trgm_ops"), name="project_name_trgm"),
         ]
@@ -150,15 +157,20 @@ class Project(TimeStampedModel):
 @pghistory.track(pghistory.InsertEvent(), pghistory.UpdateEvent(), pghistory.DeleteEvent())
 class ProjectCountry(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="country_roles")
+    # Indexed with the project and with the role (Meta.indexes): a country's projects are
+    # then read from an index alone.
     country = models.ForeignKey(
-        "projects.Country", on_delete=models.PROTECT, related_name="project_roles"
+        "projects.Country", on_delete=models.PROTECT, related_name="project_roles", db_index=False
     )
     role = models.CharField(max_length=20, choices=CountryRole.choices, default=CountryRole.HOST)
 
     class Meta:
         verbose_name = "project country"
         verbose_name_plural = "project countries"
-        indexes = [models.Index(fields=["country", "role"], name="projectcountry_country_role")]
+        indexes = [
+            models.Index(fields=["country", "role"], name="projectcountry_country_role"),
+            models.Index(fields=["country", "project"], name="projectcountry_country_project"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "country", "role"], name="projectcountry_unique_role"
@@ -174,14 +186,17 @@ class ProjectCountry(models.Model):
 class ProjectCompany(models.Model):
     project = models.ForeignKey(Project, on_delete=models.CASCADE, related_name="company_roles")
     company = models.ForeignKey(
-        "projects.Company", on_delete=models.PROTECT, related_name="project_roles"
+        "projects.Company", on_delete=models.PROTECT, related_name="project_roles", db_index=False
     )
     role = models.CharField(max_length=20, choices=CompanyRole.choices)
 
     class Meta:
         verbose_name = "project company"
         verbose_name_plural = "project companies"
-        indexes = [models.Index(fields=["company", "role"], name="projectcompany_company_role")]
+        indexes = [
+            models.Index(fields=["company", "role"], name="projectcompany_company_role"),
+            models.Index(fields=["company", "project"], name="projectcompany_company_project"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["project", "company", "role"], name="projectcompany_unique_role"

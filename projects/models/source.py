@@ -191,12 +191,15 @@ class Mention(models.Model):
     text = models.CharField(max_length=300, help_text="The matched words: text[start:end].")
     sentence = models.TextField(blank=True)
     page = models.PositiveIntegerField(null=True, blank=True)
+    # Indexed with the document (Meta.indexes): "the documents that mention Kenya" is then
+    # read from the index alone.
     country = models.ForeignKey(
         "projects.Country",
         on_delete=models.CASCADE,
         null=True,
         blank=True,
         related_name="mentions",
+        db_index=False,
     )
     company = models.ForeignKey(
         "projects.Company",
@@ -204,6 +207,7 @@ class Mention(models.Model):
         null=True,
         blank=True,
         related_name="mentions",
+        db_index=False,
     )
     project_type = models.ForeignKey(
         "projects.ProjectType",
@@ -215,6 +219,10 @@ class Mention(models.Model):
 
     class Meta:
         ordering = ["document", "start"]
+        indexes = [
+            models.Index(fields=["country", "document"], name="mention_country_document"),
+            models.Index(fields=["company", "document"], name="mention_company_document"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=models.Q(end__gt=models.F("start")),

@@ -6,12 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export XDG_RUNTIME_DIR ?= /tmp/dsr-kb-runtime-$(shell id -u)
 
-.PHONY: help install run serve worker migrate data test lint format check stop superuser clean
+.PHONY: help install run serve worker migrate data test lint format check stop superuser clean bench
 
 help:
 	@echo "make run        set up everything and serve the app with demo data on http://$(HOST):$(PORT)"
 	@echo "make test       set up and run the whole test suite"
 	@echo "make lint       ruff, Django checks, missing migrations"
+	@echo "make bench      generate 100,000 projects, load-test them against Datasette, write bench/RESULTS.md"
 	@echo "make superuser  create an admin account"
 	@echo "make stop       stop the embedded PostgreSQL server"
 	@echo "make clean      remove the virtual environment and local data (.data/)"
@@ -41,6 +42,15 @@ run: data
 
 test: install
 	$(PY) -m pytest
+
+# The load driver is wrk (Debian's package); the benchmark database is dsr_bench on the server
+# of DATABASE_URL, or on the embedded one. BENCH_ARGS passes options: see bench/run.py --help.
+bench: install
+	@command -v wrk >/dev/null || { \
+		echo "Installing wrk, the load driver"; \
+		if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; \
+		else sudo apt-get install -y -qq wrk >/dev/null; fi; }
+	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: install
 	$(VENV)/bin/ruff check .

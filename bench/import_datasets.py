@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import csv
 import io
+import json
 import os
 import platform
 import random
@@ -131,6 +132,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rows", type=int, default=5000)
     parser.add_argument("--keep", action="store_true", help="Keep the imported projects.")
+    parser.add_argument(
+        "--json", action="store_true", help="End with the rates as one JSON line (for run.py)."
+    )
     options = parser.parse_args()
     clean_up()
     # Both files before any import: the organisations the first one creates would change
@@ -160,6 +164,19 @@ def main() -> None:
         )
     if not options.keep:
         clean_up()
+    if options.json:
+        rates = [options.rows / seconds for _, (seconds, _) in runs]
+        print(
+            json.dumps(
+                {
+                    "rows": options.rows,
+                    "created_rows_per_second": round(rates[0], 1),
+                    "unchanged_rows_per_second": round(rates[1], 1),
+                    "dry_run_rows_per_second": round(rates[2], 1),
+                    "updated_rows_per_second": round(rates[3], 1),
+                }
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -98,19 +98,25 @@ def _finish(request, key: str, etag: str, response):
     return response
 
 
+def answer_visitor(request, produce, *args, **kwargs):
+    """`produce(request, *args, **kwargs)`'s answer, from the cache when the request is a
+    visitor's read and the content has not changed since it was stored."""
+    key = _key(request)
+    if key is None:
+        return produce(request, *args, **kwargs)
+    etag = _etag(key)
+    hit = _from_cache(request, key, etag)
+    if hit is not None:
+        return hit
+    return _finish(request, key, etag, produce(request, *args, **kwargs))
+
+
 def visitors_cached(view):
     """Cache a page view's answers to visitors (see the module's docstring)."""
 
     @wraps(view)
     def wrapped(request, *args, **kwargs):
-        key = _key(request)
-        if key is None:
-            return view(request, *args, **kwargs)
-        etag = _etag(key)
-        hit = _from_cache(request, key, etag)
-        if hit is not None:
-            return hit
-        return _finish(request, key, etag, view(request, *args, **kwargs))
+        return answer_visitor(request, view, *args, **kwargs)
 
     return wrapped
 
@@ -120,14 +126,7 @@ class VisitorsCachedReads:
     after DRF has authenticated the request and applied its throttles."""
 
     def cached_read(self, handler, request, *args, **kwargs):
-        key = _key(request)
-        if key is None:
-            return handler(request, *args, **kwargs)
-        etag = _etag(key)
-        hit = _from_cache(request, key, etag)
-        if hit is not None:
-            return hit
-        return _finish(request, key, etag, handler(request, *args, **kwargs))
+        return answer_visitor(request, handler, *args, **kwargs)
 
     def list(self, request, *args, **kwargs):
         return self.cached_read(self.list_answer, request, *args, **kwargs)

@@ -104,34 +104,27 @@ def _related(ids: list[int], address: Addresses) -> dict[str, dict[int, list[dic
     related: dict[str, dict[int, list[dict]]] = {
         key: defaultdict(list) for key in ("countries", "companies", "initiatives", "sources")
     }
-    countries = (
-        ProjectCountry.objects.filter(project_id__in=ids)
-        .order_by("role", "country__name", "pk")
-        .values_list("project_id", "country__iso2", "country__name", "role")
-    )
-    for project_id, iso2, name, role in countries:
-        related["countries"][project_id].append(
-            {
-                "iso2": iso2,
-                "name": name,
-                "url": address("api:country-detail", "iso2", iso2.lower()),
-                "role": role,
-            }
+    for key, roles, entity, view_name in (
+        ("countries", ProjectCountry.objects, "country", "api:country-detail"),
+        ("companies", ProjectCompany.objects, "company", "api:company-detail"),
+    ):
+        lookup = "iso2" if entity == "country" else "slug"
+        rows = (
+            roles.filter(project_id__in=ids)
+            .order_by("role", f"{entity}__name", "pk")
+            .values_list("project_id", f"{entity}__{lookup}", f"{entity}__name", "role")
         )
-    companies = (
-        ProjectCompany.objects.filter(project_id__in=ids)
-        .order_by("role", "company__name", "pk")
-        .values_list("project_id", "company__slug", "company__name", "role")
-    )
-    for project_id, slug, name, role in companies:
-        related["companies"][project_id].append(
-            {
-                "slug": slug,
-                "name": name,
-                "url": address("api:company-detail", "slug", slug),
-                "role": role,
-            }
-        )
+        for project_id, value, name, role in rows:
+            related[key][project_id].append(
+                {
+                    lookup: value,
+                    "name": name,
+                    "url": address(
+                        view_name, lookup, value.lower() if entity == "country" else value
+                    ),
+                    "role": role,
+                }
+            )
     initiatives = (
         ProjectInitiative.objects.filter(project_id__in=ids)
         .order_by("initiative__name", "pk")

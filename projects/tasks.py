@@ -4,15 +4,51 @@ import logging
 
 from celery import shared_task
 from celery.exceptions import SoftTimeLimitExceeded
+from celery.signals import task_postrun, task_prerun, worker_init
 from django.conf import settings
-from django.db import InterfaceError, OperationalError
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 
+from projects.importing.detect import current_detector
 from projects.services import datasets, imports
 
 logger = logging.getLogger(__name__)
 
 RETRYABLE = (imports.TransientImportError, OperationalError, InterfaceError)
 MAX_RETRIES = 5
+DOCUMENTS_QUEUE = settings.CELERY_TASK_ROUTES["projects.tasks.process_document"]["queue"]
+
+
+@worker_init.connect
+def compile_the_dictionary(sender=None, **kwargs) -> None:
+    """In a worker that processes documents, compile the detector's dictionary in the main
+    process, before the pool forks: every child process — the first, and each one that
+    replaces a child after CELERY_WORKER_MAX_TASKS_PER_CHILD tasks — starts with it instead
+    of spending its first document compiling it (a second or so). A child still checks the
+    dictionary's version before each document, so an edit is picked up as before."""
+    amqp = getattr(getattr(sender, "app", None), "amqp", None)
+    consumed = amqp.queues.consume_from if amqp is not None else None
+    if consumed and DOCUMENTS_QUEUE not in consumed:
+        return
+    try:
+        current_detector()
+    except Exception:  # no database yet: each child compiles it at its first document
+        logger.warning("Could not compile the detector before forking", exc_info=True)
+    finally:
+        # The children must not share the main process's connection.
+        connections.close_all()
+
+
+@task_prerun.connect
+@task_postrun.connect
+def drop_old_connections(sender=None, **kwargs) -> None:
+    """Around each task, as Django does around each request: close a database connection
+    that is broken or older than CONN_MAX_AGE, and check the kept one before its next use
+    (CONN_HEALTH_CHECKS). This matters when Celery keeps connections between tasks
+    (CELERY_DB_REUSE_MAX); otherwise its Django fixup closes them after every task, and every
+    task pays for a new connection. Not for a task run eagerly, inside the caller's
+    transaction."""
+    if not getattr(getattr(sender, "request", None), "is_eager", False):
+        close_old_connections()
 
 
 @shared_task(

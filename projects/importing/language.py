@@ -7,6 +7,7 @@ text, the share of common function words of each language decides.
 from __future__ import annotations
 
 import re
+from collections import Counter
 
 SAMPLE_CHARACTERS = 20_000
 MIN_LETTERS = 20
@@ -54,7 +55,7 @@ _MIN_LEAD = 1.2
 def detect_language(text: str) -> str:
     """The ISO 639-1 code of the language of `text`, or "" when unsure."""
     sample = text[:SAMPLE_CHARACTERS]
-    letters = sum(1 for char in sample if char.isalpha())
+    letters = sum(map(str.isalpha, sample))
     if letters < MIN_LETTERS:
         return ""
     return _by_script(sample, letters) or _by_function_words(sample)
@@ -78,16 +79,16 @@ def _by_script(sample: str, letters: int) -> str:
 
 
 def _by_function_words(sample: str) -> str:
-    words = _WORD.findall(sample.lower())
+    words = Counter(_WORD.findall(sample.lower()))
     if not words:
         return ""
     scores = {
-        language: sum(1 for word in words if word in stopwords)
+        language: sum(words[word] for word in stopwords if word in words)
         for language, stopwords in _STOPWORDS.items()
     }
     ranked = sorted(scores.items(), key=lambda item: item[1], reverse=True)
     (best, best_score), (_, runner_up) = ranked[0], ranked[1]
-    if best_score < 3 or best_score < len(words) * _MIN_WORD_SHARE:
+    if best_score < 3 or best_score < words.total() * _MIN_WORD_SHARE:
         return ""
     if best_score < runner_up * _MIN_LEAD:
         return ""

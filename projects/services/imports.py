@@ -7,8 +7,11 @@ same document: its SHA-256 is unique.
 
 Processing runs in a Celery worker (or in the calling process with `--sync`): extract the
 text, split it into sentences, find mentions, derive proposals and store them, replacing
-what an earlier run derived, so running it twice gives the same result. Each step updates
-the document's status and progress; a bad file ends `failed` with a message for people.
+what an earlier run derived, so running it twice gives the same result. The document's
+status and progress say where it is — written when it starts, at most every
+PROGRESS_INTERVAL while a long one is read or analysed, and with the results, in the one
+transaction that stores them; a bad file ends `failed` with a message for people. Each
+document's time per stage is logged.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ import bisect
 import hashlib
 import logging
 import time
+from collections import Counter
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import PurePath
@@ -25,8 +29,8 @@ import pghistory
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.files.base import ContentFile
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connections, router, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from projects.importing.detect import COMPANY, COUNTRY, PROJECT_TYPE, current_detector
@@ -45,6 +49,7 @@ from projects.importing.sentences import split_sentences
 from projects.models import (
     Mention,
     ProcessingStatus,
+    Project,
     ProjectCompany,
     ProjectCountry,
     Proposal,
@@ -65,6 +70,11 @@ EXTENSIONS = {
 }
 METADATA_FIELDS = ("title", "authors", "publisher", "date", "url", "language", "kind")
 EXTRACTED_SHARE = 60  # percent of the progress bar that extraction fills
+PROGRESS_INTERVAL = 0.5  # seconds, at least, between two progress writes of one document
+# A text longer than this is stored, and the document shown "analyzing", before its analysis
+# (a few seconds for the longest); a shorter one is stored with the results.
+ANALYZING_STATE_CHARACTERS = 200_000
+STAGES = ("read", "extract", "detect", "write")  # of one document's processing, as logged
 
 
 class TransientImportError(Exception):
@@ -277,14 +287,47 @@ def document_process(document_id: int, *, time_limit: float | None = None) -> st
         return _document_process(document_id, time_limit=time_limit)
 
 
+class _Stopwatch:
+    """Milliseconds spent per stage of one document's processing, for the log."""
+
+    def __init__(self):
+        self.started = self.mark = time.perf_counter()
+        self.stages = dict.fromkeys(STAGES, 0.0)
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.stages[stage] += (now - self.mark) * 1000
+        self.mark = now
+
+    def log(self, document_id: int, status: str) -> None:
+        total = (time.perf_counter() - self.started) * 1000
+        logger.info(
+            "Processed document %s (%s) in %.1f ms: read %.1f, extract %.1f, detect %.1f, "
+            "write %.1f",
+            document_id,
+            status,
+            total,
+            *(self.stages[stage] for stage in STAGES),
+            extra={"document": document_id, "status": status, "milliseconds": round(total, 1)},
+        )
+
+
 def _document_process(document_id: int, *, time_limit: float | None) -> str:
-    document = SourceDocument.objects.filter(pk=document_id).first()
+    watch = _Stopwatch()
+    # Only what processing needs: not the text and search vector of an earlier run.
+    document = (
+        SourceDocument.objects.filter(pk=document_id)
+        .only("file", "title", "original_filename", "sha256", "language")
+        .first()
+    )
     if document is None or not document.file:
         logger.info("Document %s is gone or has no file; nothing to process", document_id)
         return "missing"
     seconds = time_limit if time_limit is not None else settings.IMPORT_TIME_LIMIT
     limits = Limits.from_settings(seconds=seconds)
+    watch.lap("read")
     _set_state(document_id, ProcessingStatus.EXTRACTING, 1, error="", attempts=F("attempts") + 1)
+    watch.lap("write")
     try:
         with document.file.open("rb") as stored:
             data = stored.read()
@@ -293,13 +336,18 @@ def _document_process(document_id: int, *, time_limit: float | None) -> str:
         return ProcessingStatus.FAILED
     except OSError as error:
         raise TransientImportError(f"Could not read the stored file: {error}") from error
+    watch.lap("read")
 
-    reported = [0]
+    # Progress is written at most every PROGRESS_INTERVAL seconds: each write is a commit
+    # (and recomputes the row's search vector), and a short document is done before anyone
+    # could see a tick.
+    reported = [0, time.monotonic()]
 
     def progress(fraction: float) -> None:
         percent = 1 + int(max(0.0, min(1.0, fraction)) * (EXTRACTED_SHARE - 1))
-        if percent >= reported[0] + 5:
-            reported[0] = percent
+        now = time.monotonic()
+        if percent >= reported[0] + 5 and now - reported[1] >= PROGRESS_INTERVAL:
+            reported[:] = [percent, now]
             _set_state(document_id, ProcessingStatus.EXTRACTING, percent)
 
     try:
@@ -307,6 +355,7 @@ def _document_process(document_id: int, *, time_limit: float | None) -> str:
     except ExtractionError as error:
         document_fail(document_id, str(error))
         return ProcessingStatus.FAILED
+    watch.lap("extract")
 
     text = extracted.text
     updates = {
@@ -323,64 +372,134 @@ def _document_process(document_id: int, *, time_limit: float | None) -> str:
         updates["title"] = extracted.title[:500]
     if not document.language:
         updates["language"] = detect_language(text)
-    _set_state(document_id, ProcessingStatus.ANALYZING, EXTRACTED_SHARE + 5, **updates)
+    watch.lap("detect")
+    if (
+        len(text) > ANALYZING_STATE_CHARACTERS
+        or time.monotonic() - reported[1] >= PROGRESS_INTERVAL
+    ):
+        # A long analysis ahead: show it, with the text. A short one writes everything at
+        # the end, in the transaction that stores the results.
+        _set_state(document_id, ProcessingStatus.ANALYZING, EXTRACTED_SHARE + 5, **updates)
+        updates = {}
+        watch.lap("write")
 
     found = current_detector().find(text)
     sentences = split_sentences(text)
     if limits.deadline is not None and time.monotonic() > limits.deadline:
-        document_fail(
+        _set_state(
             document_id,
-            f"Processing took longer than {seconds:g} seconds (DSR_IMPORT_TIME_LIMIT).",
+            ProcessingStatus.FAILED,
+            100,
+            error=f"Processing took longer than {seconds:g} seconds (DSR_IMPORT_TIME_LIMIT).",
+            **updates,
         )
         return ProcessingStatus.FAILED
     drafts = draft_proposals(text, sentences, found)
-    _set_state(document_id, ProcessingStatus.ANALYZING, 90)
-    _store_results(document_id, text, sentences, extracted.page_starts, found, drafts)
-    return ProcessingStatus.DONE
+    watch.lap("detect")
+    status = _store_results(
+        document_id, text, sentences, extracted.page_starts, found, drafts, updates
+    )
+    watch.lap("write")
+    watch.log(document_id, status)
+    return status
 
 
 def _page(page_starts: list[int], offset: int) -> int | None:
     return bisect.bisect_right(page_starts, offset) if page_starts else None
 
 
-def _store_results(document_id, text, sentences, page_starts, found, drafts: list[Draft]):
+def _store_results(
+    document_id, text, sentences, page_starts, found, drafts: list[Draft], updates: dict
+) -> str:
+    """Replace what an earlier run derived, in one transaction; the document's final state
+    (and `updates`, what extraction found) go with it. Returns the document's status."""
     starts = [start for start, _ in sentences]
     mentions = []
     for item in found:
         index = bisect.bisect_right(starts, item.start) - 1
-        sentence = text[sentences[index][0] : sentences[index][1]] if index >= 0 else ""
         mentions.append(
-            Mention(
-                document_id=document_id,
-                start=item.start,
-                end=item.end,
-                text=item.text[:300],
-                sentence=sentence,
-                page=_page(page_starts, item.start),
-                country_id=item.entity_id if item.kind == COUNTRY else None,
-                company_id=item.entity_id if item.kind == COMPANY else None,
-                project_type_id=item.entity_id if item.kind == PROJECT_TYPE else None,
+            (
+                document_id,
+                item.start,
+                item.end,
+                item.text[:300],
+                text[sentences[index][0] : sentences[index][1]] if index >= 0 else "",
+                _page(page_starts, item.start),
+                item.entity_id if item.kind == COUNTRY else None,
+                item.entity_id if item.kind == COMPANY else None,
+                item.entity_id if item.kind == PROJECT_TYPE else None,
             )
         )
     with transaction.atomic():
-        # One run at a time per document: a redelivered task waits for the first to finish.
-        document = SourceDocument.objects.select_for_update().get(pk=document_id)
-        Mention.objects.filter(document=document).delete()
-        Proposal.objects.filter(document=document, status=ProposalStatus.PENDING).delete()
-        Mention.objects.bulk_create(mentions, batch_size=2000)
-        decided = set(Proposal.objects.filter(document=document).values_list("key", flat=True))
-        _create_proposals(document, text, page_starts, [d for d in drafts if d.key not in decided])
-        SourceDocument.objects.filter(pk=document_id).update(
-            status=ProcessingStatus.DONE, progress=100, error="", updated=timezone.now()
+        # The update locks the row first: a redelivered task waits here for the first run
+        # to finish, then replaces what it wrote. Nothing is visible before the commit.
+        done = SourceDocument.objects.filter(pk=document_id).update(
+            status=ProcessingStatus.DONE, progress=100, error="", updated=timezone.now(), **updates
         )
+        if not done:
+            logger.info("Document %s was deleted while it was processed", document_id)
+            return "missing"
+        earlier = Proposal.objects.filter(document_id=document_id).order_by()
+        decided = set()
+        pending = False
+        for key, status in earlier.values_list("key", "status"):
+            if status == ProposalStatus.PENDING:
+                pending = True
+            else:
+                decided.add(key)
+        if pending:
+            earlier.filter(status=ProposalStatus.PENDING).delete()
+        Mention.objects.filter(document_id=document_id).delete()
+        _insert(Mention, MENTION_FIELDS, mentions)
+        _create_proposals(
+            document_id, text, page_starts, [d for d in drafts if d.key not in decided]
+        )
+    return ProcessingStatus.DONE
 
 
-def _create_proposals(document, text, page_starts, drafts: list[Draft]) -> None:
+MENTION_FIELDS = [
+    "document",
+    "start",
+    "end",
+    "text",
+    "sentence",
+    "page",
+    "country",
+    "company",
+    "project_type",
+]
+INSERT_BATCH = 10_000  # rows per statement
+
+
+def _insert(model, fields: list[str], rows: list[tuple]) -> None:
+    """Insert `rows` (values of `fields`, in order) with `INSERT … SELECT * FROM unnest(…)`:
+    one array per column, one statement per INSERT_BATCH rows. No model instance per row:
+    for a document's few dozen mentions, Django's bulk_create spends more time building and
+    compiling them than PostgreSQL spends inserting them. The database checks the rows."""
+    if not rows:
+        return
+    connection = connections[router.db_for_write(model)]
+    quote = connection.ops.quote_name
+    columns = [model._meta.get_field(name) for name in fields]
+    statement = (
+        f"INSERT INTO {quote(model._meta.db_table)} "
+        f"({', '.join(quote(column.column) for column in columns)}) "
+        f"SELECT * FROM unnest({', '.join(f'%s::{c.db_type(connection)}[]' for c in columns)})"
+    )
+    with connection.cursor() as cursor:
+        for first in range(0, len(rows), INSERT_BATCH):
+            batch = rows[first : first + INSERT_BATCH]
+            cursor.execute(statement, [list(values) for values in zip(*batch, strict=True)])
+
+
+def _create_proposals(document_id: int, text, page_starts, drafts: list[Draft]) -> None:
+    if not drafts:
+        return
     matches = matching_projects(drafts)
     proposals = Proposal.objects.bulk_create(
         [
             Proposal(
-                document=document,
+                document_id=document_id,
                 key=draft.key,
                 sentence=text[draft.spans[0][0] : draft.spans[0][1]],
                 sentences=[text[start:end] for start, end in draft.spans],
@@ -399,49 +518,115 @@ def _create_proposals(document, text, page_starts, drafts: list[Draft]) -> None:
     ):
         through = getattr(Proposal, relation).through
         target = getattr(Proposal, relation).field.related_model._meta.model_name
-        through.objects.bulk_create(
+        _insert(
+            through,
+            ["proposal", target],
             [
-                through(proposal_id=proposal.pk, **{f"{target}_id": entity_id})
+                (proposal.pk, entity_id)
                 for proposal, draft in zip(proposals, drafts, strict=True)
                 for entity_id in getattr(draft, attribute)
-            ]
+            ],
         )
+
+
+# Kinds of project read per round when matching drafts that name only kinds: a draft usually
+# finds its project among its first few candidates; then more, then all that are left.
+KIND_ROUNDS = (64, 1024, None)
 
 
 def matching_projects(drafts: list[Draft]) -> list[int | None]:
     """For each draft, the existing project that matches it best, or None: the same kind of
     project (if the draft names one), one of its organisations (if it names any), and the
-    most countries in common (then the oldest). Two queries for any number of drafts."""
-    countries = set().union(*(d.countries for d in drafts)) if drafts else set()
-    kinds = set().union(*(d.project_types for d in drafts)) if drafts else set()
-    companies = set().union(*(d.companies for d in drafts)) if drafts else set()
-    if not countries:
-        return [None] * len(drafts)
-    rows = ProjectCountry.objects.filter(country_id__in=countries).filter(
-        Q(project__project_type_id__in=kinds) | Q(project__companies__in=companies)
-    )
-    candidates: dict[int, tuple[int | None, set[int]]] = {}
-    for project_id, kind_id, country_id in rows.values_list(
-        "project_id", "project__project_type_id", "country_id"
-    ).distinct():
-        candidates.setdefault(project_id, (kind_id, set()))[1].add(country_id)
+    most countries in common (then the oldest).
+
+    Each way is led by what is selective, so the cost follows the candidates, not the size
+    of the knowledge base. A draft naming organisations is matched among their projects (an
+    organisation has a few dozen): two queries for all such drafts. A draft naming only kinds
+    ranks the projects of its countries (their ids, from an index) by countries in common and
+    age, then reads the kinds of the first few until one matches: two queries for all such
+    drafts, or up to four when the first candidates are of other kinds."""
+    by_company = [i for i, d in enumerate(drafts) if d.companies and d.countries]
+    by_kind = [
+        i for i, d in enumerate(drafts) if not d.companies and d.project_types and d.countries
+    ]
+    matches: list[int | None] = [None] * len(drafts)
+    if by_company:
+        _match_by_company(drafts, by_company, matches)
+    if by_kind:
+        _match_by_kind(drafts, by_kind, matches)
+    return matches
+
+
+def _match_by_company(drafts: list[Draft], indexes: list[int], matches: list) -> None:
     partners: dict[int, set[int]] = {}
     for project_id, company_id in ProjectCompany.objects.filter(
-        project_id__in=candidates, company_id__in=companies
+        company_id__in=set().union(*(drafts[i].companies for i in indexes))
     ).values_list("project_id", "company_id"):
         partners.setdefault(project_id, set()).add(company_id)
-
-    def best(draft: Draft) -> int | None:
+    if not partners:
+        return
+    candidates: dict[int, tuple[int | None, set[int]]] = {}
+    for project_id, kind_id, country_id in (
+        ProjectCountry.objects.filter(
+            project_id__in=partners,
+            country_id__in=set().union(*(drafts[i].countries for i in indexes)),
+        )
+        .order_by()
+        .values_list("project_id", "project__project_type_id", "country_id")
+    ):
+        candidates.setdefault(project_id, (kind_id, set()))[1].add(country_id)
+    for i in indexes:
+        draft = drafts[i]
         scored = [
             (-len(shared), project_id)
-            for project_id, (kind_id, project_countries) in candidates.items()
-            if (shared := project_countries & draft.countries)
+            for project_id, (kind_id, countries) in candidates.items()
+            if (shared := countries & draft.countries)
             and (not draft.project_types or kind_id in draft.project_types)
-            and (not draft.companies or partners.get(project_id, set()) & draft.companies)
+            and partners[project_id] & draft.companies
         ]
-        return min(scored)[1] if scored else None
+        matches[i] = min(scored)[1] if scored else None
 
-    return [best(draft) for draft in drafts]
+
+def _match_by_kind(drafts: list[Draft], indexes: list[int], matches: list) -> None:
+    in_country: dict[int, set[int]] = {}
+    for country_id, project_id in (
+        ProjectCountry.objects.filter(
+            country_id__in=set().union(*(drafts[i].countries for i in indexes))
+        )
+        .order_by()
+        .values_list("country_id", "project_id")
+    ):
+        in_country.setdefault(country_id, set()).add(project_id)
+    rankings = {}
+    for i in indexes:
+        countries = [in_country.get(c, ()) for c in drafts[i].countries]
+        if len(countries) == 1:
+            rankings[i] = sorted(countries[0])  # one country in common each: the oldest first
+            continue
+        shared = Counter(project_id for ids in countries for project_id in ids)
+        rankings[i] = [project_id for _, project_id in sorted((-n, p) for p, n in shared.items())]
+    kinds: dict[int, int | None] = {}
+    position = dict.fromkeys(indexes, 0)
+    for batch in (*KIND_ROUNDS, 0):  # the last round only reads what the others fetched
+        wanted: set[int] = set()
+        for i in [i for i in indexes if i in position]:
+            ranking, at = rankings[i], position[i]
+            while at < len(ranking) and ranking[at] in kinds:
+                if kinds[ranking[at]] in drafts[i].project_types:
+                    matches[i] = ranking[at]
+                    break
+                at += 1
+            if matches[i] is not None or at >= len(ranking):
+                del position[i]
+                continue
+            position[i] = at
+            if batch != 0:
+                wanted.update(
+                    p for p in ranking[at : at + batch if batch else None] if p not in kinds
+                )
+        if not wanted:
+            return
+        kinds.update(Project.objects.filter(pk__in=wanted).values_list("pk", "project_type_id"))
 
 
 @dataclass

@@ -48,8 +48,9 @@ test: install
 bench: install
 	@command -v wrk >/dev/null || { \
 		echo "Installing wrk, the load driver"; \
-		if [ "$$(id -u)" = 0 ]; then apt-get install -y -qq wrk >/dev/null; \
-		else sudo apt-get install -y -qq wrk >/dev/null; fi; }
+		sudo=$$([ "$$(id -u)" = 0 ] || echo sudo); \
+		$$sudo apt-get install -y -qq wrk >/dev/null 2>&1 || { \
+			$$sudo apt-get update -qq && $$sudo apt-get install -y -qq wrk >/dev/null; }; }
 	$(PY) bench/run.py $(BENCH_ARGS)
 
 lint: install

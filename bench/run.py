@@ -322,11 +322,11 @@ def peer_run(url: str, triples, seconds: int) -> dict:
     return {"result": result, "export_seconds": round(exported, 1), "counts": counts}
 
 
-def import_runs(url: str) -> dict:
+def import_runs(url: str, *, documents: int = 200, rows: int = 5000) -> dict:
     figures = {}
     for key, command in (
-        ("documents", ["bench/import_pipeline.py", "--documents", "200", "--json"]),
-        ("datasets", ["bench/import_datasets.py", "--rows", "5000", "--json"]),
+        ("documents", ["bench/import_pipeline.py", "--documents", str(documents), "--json"]),
+        ("datasets", ["bench/import_datasets.py", "--rows", str(rows), "--json"]),
     ):
         log(f"import benchmark: {' '.join(command)}")
         completed = subprocess.run(
@@ -525,7 +525,17 @@ def main() -> None:
     parser.add_argument("--skip-peer", action="store_true")
     parser.add_argument("--skip-imports", action="store_true")
     parser.add_argument("--no-write", action="store_true", help="do not update RESULTS.md")
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="a quick end-to-end check (CI): 1,000 projects in the database dsr_bench_smoke, "
+        "2 s per scenario, 20 documents and 200 CSV rows imported, RESULTS.md left alone",
+    )
     options = parser.parse_args()
+    if options.smoke:
+        global DATABASE_NAME
+        DATABASE_NAME = "dsr_bench_smoke"
+        options.projects, options.seconds, options.no_write = 1000, 2, True
     if not _has_wrk():
         raise SystemExit("wrk is not installed (Debian: apt-get install wrk); make bench does it")
     WORK.mkdir(exist_ok=True)
@@ -563,7 +573,9 @@ def main() -> None:
     if not options.skip_peer and any(s.key == "list" for s in chosen):
         peer = peer_run(url, triples, options.seconds)
     connection.close()
-    imports = {} if options.skip_imports else import_runs(url)
+    imports = {}
+    if not options.skip_imports:
+        imports = import_runs(url, **({"documents": 20, "rows": 200} if options.smoke else {}))
     block = report(
         options=options,
         counts=counts,
@@ -579,6 +591,17 @@ def main() -> None:
     if not options.no_write:
         write_results(block)
         log(f"wrote {RESULTS.relative_to(ROOT)}")
+    failures = [f"{key} import" for key, figures in imports.items() if "error" in figures]
+    failures += [
+        f"{scenario} ({config}): {result.non_2xx + result.socket_errors} errors"
+        for config, measured in results.items()
+        for scenario, result in measured.items()
+        if result.non_2xx or result.socket_errors
+    ]
+    if peer and (peer["result"].non_2xx or peer["result"].socket_errors):
+        failures.append("Datasette answered with errors")
+    if failures:
+        raise SystemExit("bench: " + "; ".join(failures))
 
 
 def _has_wrk() -> bool:

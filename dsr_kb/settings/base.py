@@ -197,8 +197,14 @@ CELERY_TASK_ROUTES = {
     "projects.tasks.process_document": {"queue": "documents"},
     "projects.tasks.import_dataset": {"queue": "datasets"},
 }
-# A worker child is replaced after this many tasks: big PDFs leave big heaps behind.
-CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 50)
+# A worker child is replaced after this many tasks, or once it holds this much memory (KiB):
+# big PDFs leave big heaps behind. Replacing a child idles the worker for seconds, so the
+# memory limit does the guarding and the task limit is high (bench/RESULTS.md).
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env_int("CELERY_WORKER_MAX_TASKS_PER_CHILD", 1000)
+CELERY_WORKER_MAX_MEMORY_PER_CHILD = env_int("CELERY_WORKER_MAX_MEMORY_PER_CHILD", 400_000)
+# Tasks reuse the worker's database connection (checked around each task, projects/tasks.py)
+# rather than opening one per task; it is replaced after this many tasks.
+CELERY_DB_REUSE_MAX = env_int("CELERY_DB_REUSE_MAX", 1000)
 # celery beat: re-queue imports whose worker vanished (see requeue_stuck_documents).
 CELERY_BEAT_SCHEDULE = {
     "requeue-stuck-documents": {

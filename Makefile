@@ -6,12 +6,13 @@ HOST ?= 127.0.0.1
 PORT ?= 8000
 export XDG_RUNTIME_DIR ?= /tmp/dsr-kb-runtime-$(shell id -u)
 
-.PHONY: help install run serve worker migrate data test lint format check stop superuser clean bench
+.PHONY: help install run serve worker migrate data test lint audit format check stop superuser clean bench
 
 help:
 	@echo "make run        set up everything and serve the app with demo data on http://$(HOST):$(PORT)"
 	@echo "make test       set up and run the whole test suite"
 	@echo "make lint       ruff, Django checks, missing migrations"
+	@echo "make audit      bandit over the code, pip-audit over the installed packages"
 	@echo "make bench      generate 100,000 projects, load-test them against Datasette, write bench/RESULTS.md"
 	@echo "make superuser  create an admin account"
 	@echo "make stop       stop the embedded PostgreSQL server"
@@ -58,6 +59,10 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+
+# Security scan of our code and known vulnerabilities of the dependencies (.ci/audit.py).
+audit: install
+	$(PY) .ci/audit.py
 
 format: install
 	$(VENV)/bin/ruff check --fix .

@@ -117,7 +117,7 @@ class Copier:
             if not isinstance(f, models.GeneratedField) and not f.primary_key
         ]
         with connection.cursor() as cursor:
-            cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{self.table}"')
+            cursor.execute(f'SELECT coalesce(max(id), 0) FROM "{self.table}"')  # nosec B608
             self.next_id = cursor.fetchone()[0] + 1
         self.count = 0
 
@@ -182,7 +182,7 @@ class Copier:
         with connection.cursor() as cursor:
             cursor.execute(
                 "SELECT setval(pg_get_serial_sequence(%s, 'id'), "
-                f'(SELECT coalesce(max(id), 1) FROM "{self.table}"))',
+                f'(SELECT coalesce(max(id), 1) FROM "{self.table}"))',  # nosec B608
                 [self.table],
             )
 

@@ -20,7 +20,8 @@ ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # Django's admin, with sign-in throttled (dsr_kb/admin_site.py).
+    "dsr_kb.apps.KnowledgeBaseAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -150,6 +151,19 @@ RESPONSE_CACHE_SECONDS = env_int("DSR_RESPONSE_CACHE_SECONDS", 600)
 
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
+# Django's backend, refusing sign-in while a client is locked out after failures
+# (dsr_kb/security.py).
+AUTHENTICATION_BACKENDS = ["dsr_kb.security.ThrottledModelBackend"]
+# Failed sign-ins allowed per window: an account from one address, one address for any
+# account, one account from any address (0: no limit); the window is counted from the first.
+LOGIN_FAILURES = env_int("DSR_LOGIN_FAILURES", 5)
+LOGIN_FAILURES_PER_ADDRESS = env_int("DSR_LOGIN_FAILURES_PER_ADDRESS", 20)
+LOGIN_FAILURES_PER_ACCOUNT = env_int("DSR_LOGIN_FAILURES_PER_ACCOUNT", 100)
+LOGIN_LOCKOUT_SECONDS = env_int("DSR_LOGIN_LOCKOUT_SECONDS", 900)
+# Proxies in front of the app that append to X-Forwarded-For (a TLS terminator: 1). The
+# client's address is taken that many entries from the header's end; 0: REMOTE_ADDR only.
+TRUSTED_PROXIES = env_int("DSR_TRUSTED_PROXIES", 0)
+
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -267,6 +281,9 @@ REST_FRAMEWORK = {
         "rest_framework.throttling.UserRateThrottle",
     ],
     "DEFAULT_THROTTLE_RATES": {"anon": API_ANON_THROTTLE_RATE, "user": API_USER_THROTTLE_RATE},
+    # Throttling identifies clients as dsr_kb.security.client_address does; DRF's default
+    # (None) would take X-Forwarded-For as the client wrote it, evading every limit.
+    "NUM_PROXIES": TRUSTED_PROXIES,
     "EXCEPTION_HANDLER": "projects.api.errors.exception_handler",
     "URL_FORMAT_OVERRIDE": "format",
     "DEFAULT_CONTENT_NEGOTIATION_CLASS": "projects.api.negotiation.FormatParameterFirst",

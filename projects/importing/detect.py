@@ -351,7 +351,7 @@ def dictionary_version() -> tuple:
     for model in DICTIONARY_MODELS:
         table = quote(model._meta.db_table)
         updated = quote(model._meta.get_field("updated").column)
-        columns += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({updated}) FROM {table})"]
+        columns += [f"(SELECT COUNT(*) FROM {table})", f"(SELECT MAX({updated}) FROM {table})"]  # nosec B608
     with connection.cursor() as cursor:
         cursor.execute(f"SELECT {', '.join(columns)}")
         row = cursor.fetchone()

@@ -650,7 +650,7 @@ def _row_counts(cursor, chosen: list[type[models.Model]]) -> dict[str, int]:
     """The tables among `chosen` that hold rows, with their counts."""
     counts = {}
     for model in chosen:
-        cursor.execute(f"SELECT count(*) FROM {_quote(model._meta.db_table)}")
+        cursor.execute(f"SELECT count(*) FROM {_quote(model._meta.db_table)}")  # nosec B608
         if count := cursor.fetchone()[0]:
             counts[model._meta.db_table] = count
     return counts
@@ -662,7 +662,7 @@ def _tables_flush(cursor, tables: list[str]) -> dict[str, int]:
     emptied = _tables_referencing(cursor, tables)
     counts = {}
     for table in emptied:
-        cursor.execute(f"SELECT count(*) FROM {_quote(table)}")
+        cursor.execute(f"SELECT count(*) FROM {_quote(table)}")  # nosec B608
         counts[table] = cursor.fetchone()[0]
     cursor.execute(f"TRUNCATE {', '.join(_quote(t) for t in tables)} CASCADE")
     return {table: count for table, count in counts.items() if count}
@@ -687,7 +687,7 @@ def _seeded_clear(cursor) -> None:
     them. DELETE, not TRUNCATE CASCADE: a row elsewhere still pointing at a group makes the
     commit fail rather than being emptied silently."""
     for model in reversed(SEEDED):
-        cursor.execute(f"DELETE FROM {_quote(model._meta.db_table)}")
+        cursor.execute(f"DELETE FROM {_quote(model._meta.db_table)}")  # nosec B608
 
 
 class _NaturalKeys:

@@ -484,7 +484,7 @@ def _insert(model, fields: list[str], rows: list[tuple]) -> None:
     statement = (
         f"INSERT INTO {quote(model._meta.db_table)} "
         f"({', '.join(quote(column.column) for column in columns)}) "
-        f"SELECT * FROM unnest({', '.join(f'%s::{c.db_type(connection)}[]' for c in columns)})"
+        f"SELECT * FROM unnest({', '.join(f'%s::{c.db_type(connection)}[]' for c in columns)})"  # nosec B608
     )
     with connection.cursor() as cursor:
         for first in range(0, len(rows), INSERT_BATCH):

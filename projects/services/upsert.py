@@ -109,7 +109,7 @@ def update_rows(model: type[models.Model], objects: list[models.Model], fields: 
     ]
     names = ", ".join(qn(field.column) for field in columns)
     sql = (
-        f"UPDATE {qn(model._meta.db_table)} AS t SET "
+        f"UPDATE {qn(model._meta.db_table)} AS t SET "  # nosec B608
         + ", ".join(f"{qn(f.column)} = v.{qn(f.column)}" for f in written)
         + f" FROM ({_values_sql(connection, columns, len(objects))}) AS v ({names})"
         + f" WHERE t.{qn(pk.column)} = v.{qn(pk.column)}"
@@ -136,7 +136,7 @@ def delete_rows(model: type[models.Model], fields: list[str], rows: list[tuple])
     sql = (
         f"DELETE FROM {qn(model._meta.db_table)} AS t"
         f" USING ({_values_sql(connection, columns, len(rows))}) AS d ({names})"
-        " WHERE " + " AND ".join(f"t.{qn(f.column)} = d.{qn(f.column)}" for f in columns)
+        " WHERE " + " AND ".join(f"t.{qn(f.column)} = d.{qn(f.column)}" for f in columns)  # nosec B608
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)

@@ -12,6 +12,7 @@ import urllib.parse
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg2
 import pytest
 from django.db import connection
 
@@ -160,3 +161,30 @@ def manage_py(env: dict[str, str], *arguments: str) -> subprocess.CompletedProce
         text=True,
         timeout=600,
     )
+
+
+def server_connection(database: str):
+    settings = connection.settings_dict
+    return psycopg2.connect(
+        dbname=database,
+        user=settings["USER"],
+        password=settings["PASSWORD"],
+        host=settings["HOST"] or "localhost",
+        port=settings["PORT"] or 5432,
+    )
+
+
+def server_execute(sql: str) -> None:
+    """Run `sql` outside any transaction (CREATE/DROP DATABASE), from the test database."""
+    admin = server_connection(connection.settings_dict["NAME"])
+    admin.autocommit = True
+    try:
+        with admin.cursor() as cursor:
+            cursor.execute(sql)
+    finally:
+        admin.close()
+
+
+def succeeded(result: subprocess.CompletedProcess) -> str:
+    assert result.returncode == 0, f"{result.args}:\n{result.stdout}\n{result.stderr}"
+    return result.stdout

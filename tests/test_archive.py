@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import subprocess
 import tarfile
 import time
 from collections.abc import Iterator
@@ -20,7 +19,6 @@ from decimal import Decimal
 from pathlib import Path
 
 import pghistory
-import psycopg2
 import pytest
 from django.apps import apps
 from django.contrib.auth import get_user_model
@@ -37,7 +35,14 @@ from projects.services.documents import citation_upsert
 from projects.services.imports import document_import, document_process
 from projects.services.proposals import proposal_reject
 from tests.conftest import load_reference_and_demo_data
-from tests.support import child_environment, database_url, manage_py
+from tests.support import (
+    child_environment,
+    database_url,
+    manage_py,
+    server_connection,
+    server_execute,
+    succeeded,
+)
 
 # Every test, the subprocess ones too: pytest-django creates the test database only when a
 # selected test is marked, and the module's fixtures must never read the development database.
@@ -170,33 +175,6 @@ def source(django_db_setup, django_db_blocker, tmp_path_factory) -> Source:
 
 
 # The restored database --------------------------------------------------------------------
-
-
-def server_connection(database: str):
-    settings = connection.settings_dict
-    return psycopg2.connect(
-        dbname=database,
-        user=settings["USER"],
-        password=settings["PASSWORD"],
-        host=settings["HOST"] or "localhost",
-        port=settings["PORT"] or 5432,
-    )
-
-
-def server_execute(sql: str) -> None:
-    """Run `sql` outside any transaction (CREATE/DROP DATABASE), from the test database."""
-    admin = server_connection(connection.settings_dict["NAME"])
-    admin.autocommit = True
-    try:
-        with admin.cursor() as cursor:
-            cursor.execute(sql)
-    finally:
-        admin.close()
-
-
-def succeeded(result: subprocess.CompletedProcess) -> str:
-    assert result.returncode == 0, f"{result.args}:\n{result.stdout}\n{result.stderr}"
-    return result.stdout
 
 
 @pytest.fixture(scope="module")

@@ -216,6 +216,24 @@ class StrictBooleanFilter(filters.Filter):
 
 
 @extend_schema_field(OpenApiTypes.INT)
+class MomentField(filters.fields.IsoDateTimeField):
+    """An ISO 8601 moment, as UTC. An offset PostgreSQL cannot take (beyond ±15:59, which
+    Python accepts up to ±23:59) is converted here rather than refused by the database."""
+
+    def to_python(self, value):
+        moment = super().to_python(value)
+        if moment is None or moment.tzinfo is None:
+            return moment
+        try:
+            return moment.astimezone(dt.UTC)
+        except OverflowError:
+            raise ValidationError("The moment is outside the years 1 to 9999.") from None
+
+
+class MomentFilter(filters.IsoDateTimeFilter):
+    field_class = MomentField
+
+
 class YearFilter(filters.NumberFilter):
     """A year, compared with a date column on the first or the last day of that year."""
 
@@ -315,7 +333,7 @@ class ProjectFilterSet(StrictFilterSet):
     completed_to = YearFilter(field_name="completed_on", bound="to")
     value_min = AmountFilter(field_name="value_usd", lookup_expr="gte")
     value_max = AmountFilter(field_name="value_usd", lookup_expr="lte")
-    updated_since = filters.IsoDateTimeFilter(field_name="updated", lookup_expr="gte")
+    updated_since = MomentFilter(field_name="updated", lookup_expr="gte")
     has_citations = StrictBooleanFilter(method="filter_has_citations")
     ordering = StableOrderingFilter(
         fields=[

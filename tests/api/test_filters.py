@@ -238,6 +238,16 @@ def test_updated_since_filter_keeps_projects_changed_since_then(api, make_projec
         assert_rejected(api, "projects", f"updated_since={bad}", "updated_since")
 
 
+def test_updated_since_takes_any_offset_python_reads_without_a_server_error(api, make_project):
+    """Found by schemathesis: an offset beyond PostgreSQL's ±15:59 was a 500."""
+    make_project(publication="published")
+    everything = published()
+    assert found(api, "projects", "updated_since=0219-01-28T06:53:40%2B19:59") == everything
+    assert found(api, "projects", "updated_since=2999-01-01T00:00:00-23:59") == set()
+    for bad in ("0001-01-01T00:00:00%2B10:00", "9999-12-31T23:59:59-10:00"):
+        assert_rejected(api, "projects", f"updated_since={bad}", "updated_since")
+
+
 def test_has_citations_filter_separates_cited_and_uncited_projects(api, make_project):
     uncited = make_project(publication="published")
     cited = published(citations__isnull=False)

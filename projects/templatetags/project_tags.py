@@ -4,6 +4,14 @@ from django.utils.html import format_html, format_html_join
 register = template.Library()
 
 
+@register.filter
+def web_address(value: str) -> str:
+    """`value` when it is an http(s) address, else "": a link's target is never a
+    `javascript:` or `data:` URL, even one written past the models' validation (raw SQL)."""
+    text = str(value or "").strip()
+    return text if text.lower().startswith(("http://", "https://")) else ""
+
+
 @register.simple_tag
 def field_errors(errors: dict, name: str):
     """The messages of one filter, shown next to it."""

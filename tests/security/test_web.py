@@ -343,3 +343,25 @@ def test_in_production_the_session_and_csrf_cookies_are_secure_and_http_only(
 )
 def test_highlighting_marks_words_and_escapes_everything_else(text, query, expected):
     assert str(highlight_words(text, query)) == expected
+
+
+# --- links -----------------------------------------------------------------------------------
+
+
+def test_a_javascript_address_written_past_validation_is_never_a_link(make_project, client):
+    """The models refuse `javascript:` addresses; one written with raw SQL is shown as text."""
+    from projects.models import Company, SourceDocument
+
+    company = Company.objects.create(name="Linked Co", slug="linked-co")
+    Company.objects.filter(pk=company.pk).update(website=" JavaScript:alert('xss-link')")
+    document = SourceDocument.objects.create(title="Linked report", kind="report")
+    SourceDocument.objects.filter(pk=document.pk).update(url="javascript:alert('xss-link')")
+    make_project(name="Linked project", slug="linked-project")
+
+    for path in [f"/companies/{company.slug}/", f"/documents/{document.pk}/"]:
+        page = client.get(path).content.decode()
+        assert "alert(&#x27;xss-link&#x27;)" in page, f"{path}: the address is shown"
+        assert 'href="javascript' not in page.lower().replace(" ", ""), path
+    Company.objects.filter(pk=company.pk).update(website="https://example.org/linked")
+    page = client.get(f"/companies/{company.slug}/").content.decode()
+    assert 'href="https://example.org/linked"' in page

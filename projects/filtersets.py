@@ -27,7 +27,11 @@ from .models import (
     CompanyKind,
     CompanyRole,
     Country,
+    DatasetEntity,
+    DatasetFormat,
+    DatasetImport,
     DocumentKind,
+    ImportState,
     Initiative,
     Mention,
     Ownership,
@@ -554,4 +558,16 @@ class CitationFilterSet(StrictFilterSet):
 
     class Meta:
         model = Citation
+        fields: list[str] = []
+
+
+class DatasetImportFilterSet(StrictFilterSet):
+    """`file_format`, not `format`: `?format=` chooses the answer's rendering everywhere."""
+
+    state = ChoicesFilter(choices=ImportState.choices, field_name="state")
+    file_format = ChoicesFilter(choices=DatasetFormat.choices, field_name="format")
+    entity = ChoicesFilter(choices=DatasetEntity.choices, field_name="entity")
+
+    class Meta:
+        model = DatasetImport
         fields: list[str] = []

@@ -398,7 +398,7 @@ class DatasetImportViewSet(
     parser_classes = [MultiPartParser]
     renderer_classes = [renderers.JSONRenderer]
     filter_backends = [DjangoFilterBackend]
-    filterset_fields = ["state", "format", "entity"]
+    filterset_class = filtersets.DatasetImportFilterSet
     queryset = DatasetImport.objects.select_related("created_by")
 
     @extend_schema(

@@ -179,3 +179,20 @@ def test_organisations_come_from_csv_or_json_only(editor):
     response = upload(client_for(editor), entity="organisations", format="geojson")
     assert response.status_code == 400
     assert "format" in response.json()
+
+
+def test_the_list_filters_by_file_format_as_format_chooses_the_rendering(editor):
+    upload(client_for(editor))
+    upload(client_for(editor), b'{"projects": []}', name="p.json", format="json")
+    client = client_for(editor)
+
+    def formats(query: str) -> list[str]:
+        response = client.get(f"/api/v1/imports/?{query}")
+        assert response.status_code == 200, response.content
+        return sorted(job["format"] for job in response.json()["results"])
+
+    assert formats("file_format=csv") == ["csv"]
+    assert formats("file_format=csv,json&state=done") == ["csv", "json"]
+    assert formats("format=json") == ["csv", "json"], "the rendering, not a filter"
+    refused = client.get("/api/v1/imports/?file_format=xml")
+    assert refused.status_code == 400 and "file_format" in refused.json()

@@ -1,7 +1,9 @@
 """Schemathesis against the running app: every operation of /api/v1/schema/, generated
 valid and invalid requests, anonymously and as an editor (the Editor group: writes drafts).
 Zero server errors, zero responses that break the schema (status codes, content types,
-bodies, headers), and every request that breaks the schema is refused."""
+bodies, headers). Schemathesis's check that every schema-breaking request is refused is not
+run: it counts as breaking what the API reads leniently on purpose (a form's empty filter
+is no filter; multipart sends booleans as "0")."""
 
 import os
 import subprocess

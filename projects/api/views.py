@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import transaction
 from django.db.models import ProtectedError
 from django_filters.rest_framework import DjangoFilterBackend
 from drf_spectacular.types import OpenApiTypes
@@ -86,6 +87,17 @@ class KnowledgeBaseViewSet(JSONErrorsMixin, VisitorsCachedReads, viewsets.ModelV
     def readback_queryset(self):
         """Where a written object is read back from, so the answer carries its annotations."""
         return self.get_queryset()
+
+    # The write, its reading back and the answer's data in one transaction: an answer that
+    # cannot be made (the database went away after the write) leaves nothing written, so a
+    # client that retries after a 503 does not find its own entry in the way.
+    def create(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().create(request, *args, **kwargs)
+
+    def update(self, request, *args, **kwargs):
+        with transaction.atomic():
+            return super().update(request, *args, **kwargs)
 
     def perform_create(self, serializer):
         serializer.instance = self.readback_queryset().get(pk=serializer.save().pk)

@@ -21,8 +21,8 @@ import charset_normalizer
 import lxml.etree
 import lxml.html
 from django.conf import settings
-from pypdf import PdfReader
-from pypdf.errors import DependencyError
+from pypdf import PdfReader, apply_configuration
+from pypdf.errors import DependencyError, LimitReachedError
 
 PDF = "application/pdf"
 HTML = "text/html"
@@ -248,7 +248,20 @@ _ZIP_ERRORS = (
 )
 
 
+# More members than any document has; zipfile builds an object for each member listed, so a
+# 50 MB archive listing a million empty ones would take seconds and hundreds of megabytes.
+_MAX_ZIP_MEMBERS = 10_000
+
+
+def _lists_too_many_members(data: bytes) -> bool:
+    """Whether `data` holds more central directory records than _MAX_ZIP_MEMBERS (counted
+    by their signature: an upper bound, found in milliseconds)."""
+    return data.count(b"PK\x01\x02") > _MAX_ZIP_MEMBERS
+
+
 def _zip_names(data: bytes) -> list[str] | None:
+    if _lists_too_many_members(data):
+        return None
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             return archive.namelist()
@@ -382,6 +395,12 @@ def _describe_zip(data: bytes) -> str:
 
 _PDF_DAMAGED = "The PDF is damaged or truncated and cannot be read; export or download it again."
 _PDF_ENCRYPTED = "The PDF is encrypted with a password; remove the protection and import it again."
+# pypdf stops at its own limits (page tree entries, decompressed stream size...) on files
+# built to exhaust memory or time; that is not damage, and the message says so.
+_PDF_TOO_COMPLEX = (
+    "The PDF is too large or too complex to read safely (files built to exhaust a server look "
+    "like this), so it was not read."
+)
 _HYPHENATED = re.compile(r"(\w)-[ \t]*\n[ \t]*(\w)")
 _FILE_NAME_TITLE = re.compile(
     r"^microsoft \w+ - |\.(?:pdf|docx?|rtf|odt|txt|html?|pptx?|xlsx?|indd|qxd|e?ps|tex|dvi)$"
@@ -394,12 +413,8 @@ _PLACEHOLDER_TITLES = {"untitled", "untitled document", "no title", "title"}
 def _extract_pdf(data: bytes, limits: Limits, report: Progress) -> Extracted:
     if b"%%EOF" not in data[-1024:]:
         raise ExtractionError(_PDF_DAMAGED)
-    reader, page_count = _open_pdf(data)
-    if page_count > limits.max_pages:
-        raise LimitExceeded(
-            f"The PDF has {page_count:,} pages, more than the {limits.max_pages:,} pages "
-            "allowed (DSR_IMPORT_MAX_PAGES)."
-        )
+    reader, page_count = _open_pdf(data, limits)
+    _refuse_page_count(page_count, limits)
     page_texts = []
     length = 0
     for index in range(page_count):
@@ -425,21 +440,58 @@ def _extract_pdf(data: bytes, limits: Limits, report: Progress) -> Extracted:
     )
 
 
-def _open_pdf(data: bytes) -> tuple[PdfReader, int]:
+def _refuse_page_count(page_count: int, limits: Limits) -> None:
+    if page_count > limits.max_pages:
+        raise LimitExceeded(
+            f"The PDF has {page_count:,} pages, more than the {limits.max_pages:,} pages "
+            "allowed (DSR_IMPORT_MAX_PAGES)."
+        )
+
+
+def _open_pdf(data: bytes, limits: Limits) -> tuple[PdfReader, int]:
     # pypdf reports malformed files with many exception types (its own, but also ValueError,
-    # KeyError, TypeError, RecursionError...), so anything it raises means "damaged".
+    # KeyError, TypeError, RecursionError...), so anything it raises means "damaged" — except
+    # its limits, hit by files built to exhaust the server.
     try:
         reader = PdfReader(io.BytesIO(data), strict=False)
         if reader.is_encrypted and not _unlock(reader):
             raise ExtractionError(_PDF_ENCRYPTED)
-        page_count = len(reader.pages)
+        # The count the page tree declares is refused before the tree is walked: a few
+        # kilobytes can list a page a million times.
+        _refuse_page_count(_declared_page_count(reader), limits)
+        page_count = _walk_page_tree(reader, limits)
     except ExtractionError:
         raise
+    except LimitReachedError as error:
+        raise LimitExceeded(_PDF_TOO_COMPLEX) from error
     except Exception as error:
         raise ExtractionError(_PDF_DAMAGED) from error
     if page_count == 0:
         raise ExtractionError(_PDF_DAMAGED)
     return reader, page_count
+
+
+def _walk_page_tree(reader: PdfReader, limits: Limits) -> int:
+    """The number of pages, found by walking the page tree no further than the pages allowed
+    (and as many intermediate nodes) call for: a tree whose /Count lies would otherwise be
+    walked to pypdf's own limit, 100,000 entries, seconds and hundreds of megabytes."""
+    try:
+        with apply_configuration(page_tree_maximum_entries=2 * limits.max_pages + 100):
+            return len(reader.pages)
+    except LimitReachedError as error:
+        raise LimitExceeded(
+            f"The PDF has more than {limits.max_pages:,} pages, or a page tree too complex to "
+            "read safely, so it was not read (DSR_IMPORT_MAX_PAGES)."
+        ) from error
+
+
+def _declared_page_count(reader: PdfReader) -> int:
+    """The /Count of the root of the page tree, 0 when it has none that is a number."""
+    try:
+        count = reader.root_object["/Pages"]["/Count"]
+    except Exception:  # see _open_pdf; walking the tree will tell what is wrong
+        return 0
+    return count if isinstance(count, int) else 0
 
 
 def _unlock(reader: PdfReader) -> bool:
@@ -458,6 +510,11 @@ def _unlock(reader: PdfReader) -> bool:
 def _page_text(reader: PdfReader, index: int) -> str:
     try:
         return reader.pages[index].extract_text() or ""
+    except LimitReachedError as error:  # e.g. a content stream that inflates to gigabytes
+        raise LimitExceeded(
+            f"Page {index + 1} of the PDF is too large or too complex to read safely (files "
+            "built to exhaust a server look like this), so it was not read."
+        ) from error
     except Exception as error:  # see _open_pdf
         raise ExtractionError(
             f"The PDF is damaged: page {index + 1} cannot be read; export or download it again."
@@ -773,11 +830,38 @@ def _inline_text(element: lxml.html.HtmlElement) -> str:
 
 _DOCX_DAMAGED = "The DOCX file is damaged and cannot be unpacked; save or download it again."
 _MARKUP_COMPATIBILITY = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+_FALLBACK = f"{{{_MARKUP_COMPATIBILITY}}}Fallback"
 _DUBLIN_CORE = "http://purl.org/dc/elements/1.1/"
+_DOCX_NOT_XML = "The DOCX file is damaged: its text is not valid XML."
 _MAX_COMPRESSION_RATIO = 100
+# Parsed XML takes many times its size in memory (about 17 for short paragraphs), so
+# document.xml is read as a stream, each paragraph or table row dropped once read; this
+# bounds what is held at once.
+_MAX_HELD_ELEMENTS = 200_000
+_MAX_CORE_BYTES = MB  # docProps/core.xml, a few hundred bytes in practice; only for the title
+# Office Open XML packages never declare a DTD; one in a DOCX is there for entity expansion
+# ("billion laughs") or external entities (reading files or URLs of the server).
+_DTD_MARKERS = tuple("<!DOCTYPE".encode(codec) for codec in ("utf-8", "utf-16-le", "utf-16-be"))
+_DOCX_DTD = (
+    "The DOCX file declares XML entities (a DTD), which Word documents never do and which are "
+    "used to attack servers (entity expansion, reading local files), so it was not read."
+)
+_XML_OPTIONS = {
+    "resolve_entities": False,
+    "no_network": True,
+    "huge_tree": False,
+    "load_dtd": False,
+    "remove_comments": True,
+    "remove_pis": True,
+}
 
 
 def _extract_docx(data: bytes, limits: Limits, report: Progress) -> Extracted:
+    if _lists_too_many_members(data):
+        raise LimitExceeded(
+            f"The DOCX file holds more than {_MAX_ZIP_MEMBERS:,} parts, more than any document "
+            "has, so it was not unpacked."
+        )
     try:
         archive = zipfile.ZipFile(io.BytesIO(data))
     except _ZIP_ERRORS as error:
@@ -789,26 +873,110 @@ def _extract_docx(data: bytes, limits: Limits, report: Progress) -> Extracted:
         core = (
             _read_member(archive, "docProps/core.xml", limits)
             if "docProps/core.xml" in names
+            and archive.getinfo("docProps/core.xml").file_size <= _MAX_CORE_BYTES
             else b""
         )
     report(0.3)
     limits.check_deadline()
-    root = _parse_xml(document)
-    if root is None:
-        raise ExtractionError("The DOCX file is damaged: its text is not valid XML.")
-    namespace = lxml.etree.QName(root).namespace
-    body = root.find(f"{{{namespace}}}body")
-    if body is None:
-        raise ExtractionError("The DOCX file is damaged: it has no document body.")
-    # Text boxes are stored twice, as a drawing and as a fallback for old Word versions.
-    for fallback in list(body.iter(f"{{{_MARKUP_COMPATIBILITY}}}Fallback")):
-        fallback.getparent().remove(fallback)
-    blocks = (block.strip() for block in _docx_blocks(body, namespace))
-    text = normalise("\n\n".join(block for block in blocks if block))
+    title = _docx_title(core)
+    blocks = []
+    length = 0  # of the blocks, not normalised
+    check_at = limits.max_characters
+    for block in _docx_stream_blocks(document, limits):
+        block = block.strip()
+        if block:
+            blocks.append(block)
+            length += len(block) + 2
+        if length > check_at:  # stop early if the text is too long even once normalised
+            blocks = [normalise("\n\n".join(blocks))]
+            limits.check_length(len(blocks[0]))
+            length = len(blocks[0])
+            check_at = length + limits.max_characters
+    text = normalise("\n\n".join(blocks))
     if not text:
         raise ExtractionError("The DOCX document has no text.")
     limits.check_length(len(text))
-    return Extracted(text=text, media_type=DOCX, title=_docx_title(core))
+    return Extracted(text=text, media_type=DOCX, title=title)
+
+
+def _docx_stream_blocks(content: bytes, limits: Limits) -> Iterator[str]:
+    """The paragraphs and table rows of document.xml, in document order, as _docx_blocks
+    finds them in the body; parsed as a stream, each dropped from memory once read."""
+    _refuse_dtd_marker(content)
+    events = lxml.etree.iterparse(io.BytesIO(content), events=("end",), **_XML_OPTIONS)
+    root = body = None
+    held = parsed = 0  # elements in memory; elements parsed
+    try:
+        for _, element in events:
+            if root is None:
+                root = element.getroottree().getroot()
+                if element.getroottree().docinfo.doctype:
+                    raise ExtractionError(_DOCX_DTD)
+                w = lxml.etree.QName(root).namespace
+                p, tbl, tr, body_tag = (f"{{{w}}}{name}" for name in ("p", "tbl", "tr", "body"))
+                # The commonest elements: parts of paragraphs and rows, never blocks.
+                inline = {f"{{{w}}}{name}" for name in ("r", "t", "rPr", "pPr", "tc", "tcPr")}
+            held += 1
+            parsed += 1
+            if held > _MAX_HELD_ELEMENTS:
+                raise LimitExceeded(
+                    "The DOCX file has a paragraph, table row or other part of more than "
+                    f"{_MAX_HELD_ELEMENTS:,} XML elements, too complex to read safely (files "
+                    "built to exhaust a server look like this), so it was not read."
+                )
+            if parsed % 10_000 == 0:
+                limits.check_deadline()
+            tag = element.tag
+            if tag in inline:
+                continue
+            if tag == _FALLBACK:
+                # Text boxes are stored twice, as a drawing and as a fallback for old Word.
+                held -= _drop(element)
+            elif tag == p:
+                if _in_body_outside_blocks(element, root, w):
+                    yield _docx_paragraph(element, w)
+                    held -= _drop(element)
+            elif tag == tr:
+                table = element.getparent()
+                if table.tag == tbl and _in_body_outside_blocks(table, root, w):
+                    yield _docx_table_row(element, w)  # a long table is read row by row
+                    held -= _drop(element)
+            elif tag == tbl:
+                if _in_body_outside_blocks(element, root, w):
+                    yield from _docx_table_rows(element, w)  # rows not read yet, if any
+                    held -= _drop(element)
+            elif (parent := element.getparent()) is None:
+                pass
+            elif tag == body_tag and parent is root:
+                body = element
+            elif parent.tag == body_tag and parent.getparent() is root:
+                held -= _drop(element)  # a container whose blocks were read, or a setting
+    except (lxml.etree.LxmlError, ValueError) as error:
+        raise ExtractionError(_DOCX_NOT_XML) from error
+    if body is None:
+        raise ExtractionError("The DOCX file is damaged: it has no document body.")
+
+
+def _in_body_outside_blocks(element, root, w: str | None) -> bool:
+    """Whether `element` is in the document body, outside any paragraph, table or fallback."""
+    for ancestor in element.iterancestors():
+        if ancestor.tag in (f"{{{w}}}p", f"{{{w}}}tbl", _FALLBACK):
+            return False
+        if ancestor.getparent() is root:
+            return ancestor.tag == f"{{{w}}}body"
+    return False
+
+
+def _drop(element: lxml.etree._Element) -> int:
+    """Remove `element` from the tree being parsed; the number of elements it held."""
+    count = sum(1 for _ in element.iter(lxml.etree.Element))
+    element.getparent().remove(element)
+    return count
+
+
+def _refuse_dtd_marker(content: bytes) -> None:
+    if any(marker in content for marker in _DTD_MARKERS):
+        raise ExtractionError(_DOCX_DTD)
 
 
 def _refuse_zip_bomb(archive: zipfile.ZipFile, limits: Limits) -> None:
@@ -836,34 +1004,35 @@ def _refuse_zip_bomb(archive: zipfile.ZipFile, limits: Limits) -> None:
 def _read_member(archive: zipfile.ZipFile, name: str, limits: Limits) -> bytes:
     """A member's content, read no further than the limit whatever its header claims."""
     limit = limits.max_uncompressed_bytes
+    content = io.BytesIO()
     try:
         with archive.open(name) as member:
-            content = member.read(limit + 1)
+            # In chunks: read(limit) would inflate `limit` bytes at once, whatever the header
+            # says, before cutting them to the size it declares.
+            while content.tell() <= limit and (chunk := member.read(MB)):
+                content.write(chunk)
     except KeyError as error:
         raise ExtractionError(f"The DOCX file is damaged: it has no {name}.") from error
     except _ZIP_ERRORS as error:
         raise ExtractionError(_DOCX_DAMAGED) from error
-    if len(content) > limit:
+    if content.tell() > limit:
         raise LimitExceeded(
             f"The DOCX file unpacks to more than {format_size(limit)} "
             "(DSR_IMPORT_MAX_UNCOMPRESSED_BYTES)."
         )
-    return content
+    return content.getvalue()
 
 
 def _parse_xml(content: bytes) -> lxml.etree._Element | None:
-    parser = lxml.etree.XMLParser(
-        resolve_entities=False,
-        no_network=True,
-        huge_tree=False,
-        load_dtd=False,
-        remove_comments=True,
-        remove_pis=True,
-    )
+    _refuse_dtd_marker(content)
+    parser = lxml.etree.XMLParser(**_XML_OPTIONS)
     try:
-        return lxml.etree.fromstring(content, parser=parser)
+        root = lxml.etree.fromstring(content, parser=parser)
     except (lxml.etree.LxmlError, ValueError):
         return None
+    if root.getroottree().docinfo.doctype:
+        raise ExtractionError(_DOCX_DTD)
+    return root
 
 
 def _docx_blocks(container: lxml.etree._Element, w: str) -> Iterator[str]:
@@ -898,11 +1067,15 @@ def _docx_table_rows(table: lxml.etree._Element, w: str) -> Iterator[str]:
     for row in table.iter(f"{{{w}}}tr"):
         if row.getparent() is not table:
             continue  # a nested table's row, rendered inside its cell
-        cells = (
-            " ".join(" ".join(block.split()) for block in _docx_blocks(cell, w))
-            for cell in row.findall(f"{{{w}}}tc")
-        )
-        yield " | ".join(cell.strip() for cell in cells if cell.strip())
+        yield _docx_table_row(row, w)
+
+
+def _docx_table_row(row: lxml.etree._Element, w: str) -> str:
+    cells = (
+        " ".join(" ".join(block.split()) for block in _docx_blocks(cell, w))
+        for cell in row.findall(f"{{{w}}}tc")
+    )
+    return " | ".join(cell.strip() for cell in cells if cell.strip())
 
 
 def _docx_title(core: bytes) -> str:

@@ -8,7 +8,9 @@ import io
 import random
 import struct
 import time
+import tracemalloc
 import zipfile
+import zlib
 
 import pytest
 from fpdf import FPDF
@@ -330,6 +332,87 @@ def test_pdf_with_too_many_pages_is_refused():
     assert message == ("The PDF has 4 pages, more than the 3 pages allowed (DSR_IMPORT_MAX_PAGES).")
 
 
+def raw_pdf(*objects: bytes) -> bytes:
+    """A PDF of `objects`, numbered from 1 (the catalog), with a correct cross-reference
+    table: for structures that no PDF library writes."""
+    out = io.BytesIO()
+    out.write(b"%PDF-1.7\n")
+    offsets = []
+    for number, body in enumerate(objects, start=1):
+        offsets.append(out.tell())
+        out.write(b"%d 0 obj\n%s\nendobj\n" % (number, body))
+    xref = out.tell()
+    out.write(b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1))
+    out.write(b"".join(b"%010d 00000 n \n" % offset for offset in offsets))
+    out.write(b"trailer\n<</Size %d/Root 1 0 R>>\n" % (len(objects) + 1))
+    out.write(b"startxref\n%d\n%%%%EOF\n" % xref)
+    return out.getvalue()
+
+
+def pdf_stream(content: bytes, entries: bytes = b"") -> bytes:
+    return b"<</Length %d%s>>\nstream\n%s\nendstream" % (len(content), entries, content)
+
+
+PAGE_CONTENT = b"BT /F1 12 Tf 72 720 Td (Kenya) Tj ET"
+
+
+def pdf_page_tree(kids: bytes, count: int, content: bytes = PAGE_CONTENT) -> list[bytes]:
+    """Objects 1-5 of a PDF: catalog, page tree (its /Kids and /Count given), page 3 with
+    content stream 4 and font 5."""
+    return [
+        b"<</Type/Catalog/Pages 2 0 R>>",
+        b"<</Type/Pages/Count %d/Kids[%s]>>" % (count, kids),
+        b"<</Type/Page/Parent 2 0 R/MediaBox[0 0 612 792]/Contents 4 0 R"
+        b"/Resources<</Font<</F1 5 0 R>>>>>>",
+        pdf_stream(content),
+        b"<</Type/Font/Subtype/Type1/BaseFont/Helvetica>>",
+    ]
+
+
+def test_pdf_declaring_too_many_pages_is_refused_before_its_page_tree_is_walked():
+    data = raw_pdf(*pdf_page_tree(b"3 0 R", count=10_000_000))
+    assert refused(data, LimitExceeded, max_pages=2000) == (
+        "The PDF has 10,000,000 pages, more than the 2,000 pages allowed (DSR_IMPORT_MAX_PAGES)."
+    )
+    assert read(raw_pdf(*pdf_page_tree(b"3 0 R", count=1))).text == "Kenya"
+
+
+def test_pdf_whose_page_tree_lists_a_page_a_million_times_is_refused():
+    # The root lists node 6 a thousand times, which lists page 3 a thousand times; the root
+    # claims one page. Walking the tree stops soon after the pages allowed.
+    objects = pdf_page_tree(b" ".join([b"6 0 R"] * 1000), count=1)
+    pages = b" ".join([b"3 0 R"] * 1000)
+    objects.append(b"<</Type/Pages/Parent 2 0 R/Count 1000/Kids[%s]>>" % pages)
+    tracemalloc.start()
+    try:
+        message = refused(raw_pdf(*objects), LimitExceeded, max_pages=100)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert message == (
+        "The PDF has more than 100 pages, or a page tree too complex to read safely, so it was "
+        "not read (DSR_IMPORT_MAX_PAGES)."
+    )
+    assert peak < 20 * MB
+
+
+def test_pdf_of_as_many_pages_as_allowed_in_any_page_tree_is_read():
+    # Each page under its own intermediate node: as many nodes as pages.
+    objects = pdf_page_tree(b" ".join(b"%d 0 R" % (6 + n) for n in range(100)), count=100)
+    objects += [b"<</Type/Pages/Parent 2 0 R/Count 1/Kids[3 0 R]>>"] * 100
+    assert read(raw_pdf(*objects), max_pages=100).page_count == 100
+
+
+def test_pdf_page_that_inflates_to_a_gigabyte_is_refused_as_too_complex():
+    compressor = zlib.compressobj(9)
+    zeros = bytes(MB)
+    bomb = b"".join(compressor.compress(zeros) for _ in range(1024)) + compressor.flush()
+    objects = pdf_page_tree(b"3 0 R", count=1)
+    objects[3] = pdf_stream(bomb, b"/Filter/FlateDecode")
+    message = refused(raw_pdf(*objects), LimitExceeded)
+    assert message.startswith("Page 1 of the PDF is too large or too complex to read safely")
+
+
 # DOCX ------------------------------------------------------------------------------------
 
 
@@ -379,6 +462,105 @@ def test_docx_member_compressed_too_densely_is_refused():
     assert "(DSR_IMPORT_MAX_UNCOMPRESSED_BYTES)" in message
 
 
+def test_docx_member_whose_header_understates_its_size_is_not_inflated_beyond_it():
+    # 300 MB of spaces whose headers claim 1,000 bytes: reading stops at 1,000 (and finds
+    # the checksum wrong) instead of inflating up to the limit first.
+    buffer = io.BytesIO()
+    with (
+        zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as archive,
+        archive.open("word/document.xml", "w") as member,
+    ):
+        for _ in range(300):
+            member.write(b" " * MB)
+    data = bytearray(buffer.getvalue())
+    struct.pack_into("<I", data, 22, 1000)  # the local header's uncompressed size
+    struct.pack_into("<I", data, data.rindex(b"PK\x01\x02") + 24, 1000)  # the central one
+    tracemalloc.start()
+    try:
+        message = refused(bytes(data), max_uncompressed_bytes=200 * MB)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "damaged" in message
+    assert peak < 20 * MB
+
+
+def test_zip_listing_too_many_members_is_refused_without_listing_them():
+    member = b"word/document.xml"
+    local = struct.pack("<4s5H3I2H", b"PK\x03\x04", 20, 0, 0, 0, 0, 0, 0, 0, len(member), 0)
+    central = struct.pack(
+        "<4s6H3I5H2I", b"PK\x01\x02", 20, 20, 0, 0, 0, 0, 0, 0, 0, len(member), 0, 0, 0, 0, 0, 0
+    )
+    count = 10_001
+    directory = (central + member) * count
+    end = struct.pack(
+        "<4s4H2IH", b"PK\x05\x06", 0, 0, count, count, len(directory), len(local + member), 0
+    )
+    data = local + member + directory + end
+    assert len(zipfile.ZipFile(io.BytesIO(data)).namelist()) == count  # a valid archive
+    assert sniff(data) == DOCX
+    assert refused(data, LimitExceeded) == (
+        "The DOCX file holds more than 10,000 parts, more than any document has, so it was "
+        "not unpacked."
+    )
+
+
+MC = "http://schemas.openxmlformats.org/markup-compatibility/2006"
+
+
+def test_docx_containers_text_boxes_and_nested_tables_are_read_in_document_order():
+    def sdt(content: str) -> str:
+        return f"<w:sdt><w:sdtPr><w:alias/></w:sdtPr><w:sdtContent>{content}</w:sdtContent></w:sdt>"
+
+    text_box = (
+        f'<w:r><mc:AlternateContent xmlns:mc="{MC}"><mc:Choice Requires="wps">'
+        "<w:drawing><w:txbxContent>"
+        + paragraph("<w:t>In the box</w:t>")
+        + "</w:txbxContent></w:drawing></mc:Choice><mc:Fallback><w:pict><w:txbxContent>"
+        + paragraph("<w:t>BOXFALLBACK</w:t>")
+        + "</w:txbxContent></w:pict></mc:Fallback></mc:AlternateContent></w:r>"
+    )
+    nested = f"<w:tbl><w:tr>{cell('Inner A')}{cell('Inner B')}</w:tr></w:tbl>"
+    body = (
+        paragraph("<w:t>First</w:t>")
+        + sdt(paragraph("<w:t>In a control</w:t>") + sdt(paragraph("<w:t>Deeper</w:t>")))
+        + f"<w:p><w:r><w:t>Before </w:t></w:r>{text_box}<w:r><w:t> after</w:t></w:r></w:p>"
+        + f'<mc:AlternateContent xmlns:mc="{MC}"><mc:Choice Requires="w14">'
+        + paragraph("<w:t>Chosen</w:t>")
+        + "</mc:Choice><mc:Fallback>"
+        + paragraph("<w:t>BODYFALLBACK</w:t>")
+        + "</mc:Fallback></mc:AlternateContent>"
+        + "<w:tbl><w:tblPr/>"
+        + f"<w:tr>{cell('Row one')}<w:tc>{nested}</w:tc></w:tr>"
+        + sdt(f"<w:tr>{cell('SDTROW')}</w:tr>")
+        + f"<w:tr>{cell('Row two')}</w:tr></w:tbl>"
+        + f"<w:customXml>{paragraph('<w:t>Last</w:t>')}</w:customXml>"
+    )
+    text = read(make_docx(body)).text
+    assert text == (
+        "First\n\nIn a control\n\nDeeper\n\nBefore In the box after\n\nChosen\n\n"
+        "Row one | Inner A | Inner B\n\nRow two\n\nLast"
+    )
+
+
+def test_docx_is_read_as_a_stream_so_a_long_document_is_not_held_at_once():
+    # More elements than _MAX_HELD_ELEMENTS (200,000) in all, a few in each paragraph.
+    body = "".join(paragraph(f"<w:t>Paragraph {number}</w:t>") for number in range(60_000))
+    text = read(make_docx(body), max_characters=5_000_000).text
+    assert text.count("Paragraph") == 60_000
+    assert text.endswith("Paragraph 59999")
+
+
+def test_docx_paragraph_of_too_many_elements_is_refused():
+    runs = "".join(f"<w:r><w:t>{number}</w:t></w:r>" for number in range(100_001))
+    message = refused(make_docx(f"<w:p>{runs}</w:p>"), LimitExceeded)
+    assert message == (
+        "The DOCX file has a paragraph, table row or other part of more than 200,000 XML "
+        "elements, too complex to read safely (files built to exhaust a server look like "
+        "this), so it was not read."
+    )
+
+
 def test_docx_with_broken_xml_is_refused_as_damaged():
     message = refused(make_docx("<w:p><w:r><w:t>unclosed</w:r></w:p>"))
     assert message == "The DOCX file is damaged: its text is not valid XML."
@@ -391,12 +573,34 @@ def test_truncated_docx_is_refused_as_damaged():
     assert "damaged" in refused(truncated)
 
 
-def test_docx_entities_are_not_expanded():
-    data = make_docx(
-        paragraph("<w:t>before &xxe; after</w:t>"),
-        doctype='<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>',
+DOCX_DTD_REFUSED = (
+    "The DOCX file declares XML entities (a DTD), which Word documents never do and which are "
+    "used to attack servers (entity expansion, reading local files), so it was not read."
+)
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "utf-16"])
+def test_docx_declaring_entities_is_refused(encoding):
+    document = (
+        f'<?xml version="1.0" encoding="{encoding}"?>'
+        '<!DOCTYPE d [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>'
+        f'<w:document xmlns:w="{W}"><w:body>{paragraph("<w:t>before &xxe; after</w:t>")}'
+        "</w:body></w:document>"
+    ).encode(encoding)
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("word/document.xml", document)
+    assert refused(buffer.getvalue()) == DOCX_DTD_REFUSED
+
+
+def test_docx_whose_properties_declare_entities_is_refused():
+    buffer = io.BytesIO(make_docx(title=None))
+    core = CORE.format(title="&lol;").replace(
+        "<cp:coreProperties", '<!DOCTYPE c [<!ENTITY lol "lol">]><cp:coreProperties'
     )
-    assert read(data).text == "before  after"
+    with zipfile.ZipFile(buffer, "a") as archive:
+        archive.writestr("docProps/core.xml", core)
+    assert refused(buffer.getvalue()) == DOCX_DTD_REFUSED
 
 
 # HTML ------------------------------------------------------------------------------------

@@ -744,3 +744,17 @@ def test_limits_come_from_settings(settings):
     assert (configured.max_characters, configured.max_uncompressed_bytes) == (3000, 4000)
     assert 55 < configured.deadline - time.monotonic() <= 60
     assert Limits.from_settings(seconds=5).deadline - time.monotonic() <= 5
+
+
+def test_html_of_millions_of_tiny_elements_is_refused_before_parsing():
+    """48 MB of "<p>a" took 3.5 GB parsed; the tags are counted first."""
+    page = b"<html><body>" + b"<p>a" * 600_000 + b"</body></html>"
+    tracemalloc.start()
+    try:
+        message = refused(page, LimitExceeded)
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert "more than 500,000 tags" in message
+    assert peak < 20 * MB, f"{peak / MB:.0f} MB"
+    assert read(b"<html><body>" + b"<p>a</p>" * 100_000 + b"</body></html>").text

@@ -159,6 +159,9 @@ class ProjectForm(forms.ModelForm):
 @admin.register(Project)
 class ProjectAdmin(EditorAdmin):
     form = ProjectForm
+    # Said here, not only on the model: the counts annotated in get_queryset group rows,
+    # which drops the model's default ordering (autocomplete then paged an unordered list).
+    ordering = ["name", "pk"]
     list_display = [
         "name",
         "project_type",

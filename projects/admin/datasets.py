@@ -22,8 +22,12 @@ class DatasetImportForm(forms.ModelForm):
         model = DatasetImport
         fields = ["file", "format", "entity", "dry_run", "atomic"]
 
+    user = None  # set by DatasetImportAdmin.get_form
+
     def clean(self):
         data = super().clean()
+        if refusal := datasets.dataset_import_refusal(self.user, data.get("entity")):
+            self.add_error("entity", refusal)
         organisations = data.get("entity") == DatasetEntity.ORGANISATIONS
         if organisations and data.get("format") not in (DatasetFormat.CSV, DatasetFormat.JSON):
             self.add_error("format", "Organisations are imported from CSV or JSON.")
@@ -84,6 +88,16 @@ class DatasetImportAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+    def has_add_permission(self, request):
+        """As the API: importing writes projects (organisations, if asked for: see the form)."""
+        writes = datasets.IMPORT_WRITES[DatasetEntity.PROJECTS]
+        return super().has_add_permission(request) and request.user.has_perms(writes)
+
+    def get_form(self, request, obj=None, **kwargs):
+        form = super().get_form(request, obj, **kwargs)
+        form.user = request.user
+        return form
 
     def save_model(self, request, obj, form, change):
         data = form.cleaned_data

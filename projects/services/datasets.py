@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pghistory
 from django.conf import settings
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.files import File
 from django.core.validators import URLValidator
 from django.db import DataError, IntegrityError, connection, transaction
@@ -1495,10 +1495,31 @@ def dataset_upload_check(*, file) -> None:
         raise ValidationError({"file": "The file is empty."})
 
 
+# What an import of each list writes, and so the permissions it takes (besides the right to
+# add a DatasetImport): the same whether it comes through the API or the admin.
+IMPORT_WRITES = {
+    "projects": ("projects.add_project", "projects.change_project"),
+    "organisations": ("projects.add_company", "projects.change_company"),
+}
+
+
+def dataset_import_refusal(user, entity: str) -> str | None:
+    """Why `user` may not import a list of `entity`, or None. No user (the command line): its
+    operator may."""
+    if user is None or entity not in IMPORT_WRITES or user.has_perms(IMPORT_WRITES[entity]):
+        return None
+    return (
+        f"Importing {entity} adds and changes them: it takes the permissions "
+        f"{' and '.join(IMPORT_WRITES[entity])}."
+    )
+
+
 def dataset_import_create(
     *, file, format: str, dry_run: bool, atomic: bool, user, entity: str = "projects"
 ) -> DatasetImport:
     """Store an uploaded dataset and its job row; `dataset_import_start` runs or queues it."""
+    if refusal := dataset_import_refusal(user, entity):
+        raise PermissionDenied(refusal)
     if format not in DatasetFormat.values:
         raise ValidationError({"format": f"Unknown format {format!r}."})
     dataset_upload_check(file=file)

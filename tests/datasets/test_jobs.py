@@ -196,3 +196,60 @@ def test_the_list_filters_by_file_format_as_format_chooses_the_rendering(editor)
     assert formats("format=json") == ["csv", "json"], "the rendering, not a filter"
     refused = client.get("/api/v1/imports/?file_format=xml")
     assert refused.status_code == 400 and "file_format" in refused.json()
+
+
+@pytest.fixture
+def project_importer():
+    """May import projects (and see imports), but not add or change organisations."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user("projects-only", password="x", is_staff=True)
+    codenames = ["add_datasetimport", "view_datasetimport", "add_project", "change_project"]
+    user.user_permissions.set(Permission.objects.filter(codename__in=codenames))
+    return user
+
+
+ORGANISATIONS_CSV = b"slug,name,kind\nzz-telecom,ZZ Telecom,firm\n"
+
+
+def test_importing_organisations_takes_the_right_to_write_them_in_the_api(project_importer):
+    client = client_for(project_importer)
+    refused = upload(client, ORGANISATIONS_CSV, entity="organisations")
+    assert refused.status_code == 403
+    assert "projects.add_company and projects.change_company" in refused.json()["detail"]
+    assert not DatasetImport.objects.exists() and not Company.objects.filter(slug="zz-telecom")
+    assert upload(client).status_code == 201, "projects it may import"
+
+
+def test_importing_organisations_takes_the_right_to_write_them_in_the_admin(project_importer):
+    from django.test import Client
+
+    client = Client()
+    client.force_login(project_importer)
+    form = {"format": "csv", "entity": "organisations", "dry_run": "", "atomic": ""}
+    response = client.post(
+        "/admin/projects/datasetimport/add/",
+        {**form, "file": SimpleUploadedFile("o.csv", ORGANISATIONS_CSV)},
+    )
+    assert response.status_code == 200
+    assert "it takes the permissions projects.add_company" in response.content.decode()
+    assert not DatasetImport.objects.exists() and not Company.objects.filter(slug="zz-telecom")
+
+
+def test_the_admin_offers_imports_only_to_those_who_may_write_projects(db):
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    user = get_user_model().objects.create_user("jobs-only", password="x", is_staff=True)
+    user.user_permissions.set(
+        Permission.objects.filter(codename__in=["add_datasetimport", "view_datasetimport"])
+    )
+    client = Client()
+    client.force_login(user)
+    assert client.get("/admin/projects/datasetimport/add/").status_code == 403
+    response = client.post(
+        "/admin/projects/datasetimport/add/",
+        {"format": "csv", "entity": "projects", "file": SimpleUploadedFile("p.csv", CSV)},
+    )
+    assert response.status_code == 403
+    assert not DatasetImport.objects.exists()

@@ -42,6 +42,16 @@ def browser() -> Iterator:
         chromium.close()
 
 
+class _WithoutCSP:
+    """The session's browser, opening contexts that ignore the Content-Security-Policy."""
+
+    def __init__(self, browser):
+        self.browser = browser
+
+    def new_context(self, **options):
+        return self.browser.new_context(bypass_csp=True, **options)
+
+
 @pytest.fixture
 def server(live_server, committed_db) -> str:
     """The live server's base URL, with the reference data and the 17 demo projects committed."""
@@ -53,9 +63,12 @@ def visitor_factory(browser, server) -> Iterator:
     """Open more pages in the same test: phone width, or JavaScript turned off."""
     opened = []
 
-    def make(*, viewport=DESKTOP, javascript=True, suffix="") -> Visitor:
+    def make(*, viewport=DESKTOP, javascript=True, suffix="", bypass_csp=False) -> Visitor:
+        """`bypass_csp`: the page ignores the Content-Security-Policy, for tests of what the
+        markup alone lets run (the policy would block an injected inline script anyway)."""
+        opener = _WithoutCSP(browser) if bypass_csp else browser
         context, visitor = open_visitor(
-            browser, server, viewport=viewport, javascript=javascript, suffix=suffix
+            opener, server, viewport=viewport, javascript=javascript, suffix=suffix
         )
         opened.append((context, visitor))
         return visitor

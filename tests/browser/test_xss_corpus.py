@@ -20,7 +20,7 @@ from tests.security.xss_corpus import (
     public_pages,
 )
 
-from .support import open_visitor, screenshot_name
+from .support import screenshot_name
 
 pytestmark = pytest.mark.browser
 
@@ -59,33 +59,9 @@ RUNNABLE_INJECTED = r"""() => {
 }"""
 
 
-class _WithoutCSP:
-    """The session's browser, opening contexts that ignore the Content-Security-Policy."""
-
-    def __init__(self, browser):
-        self.browser = browser
-
-    def new_context(self, **options):
-        return self.browser.new_context(bypass_csp=True, **options)
-
-
 @pytest.fixture
-def open_without_csp(browser, server):
-    opened = []
-
-    def make():
-        context, visitor = open_visitor(_WithoutCSP(browser), server, suffix="-xss")
-        opened.append((context, visitor))
-        return visitor
-
-    yield make
-    for context, visitor in opened:
-        try:
-            visitor.snap_if_new()
-        finally:
-            context.close()
-    for _, visitor in opened:
-        visitor.assert_no_foreign_requests()
+def open_without_csp(visitor_factory):
+    return lambda: visitor_factory(suffix="-xss", bypass_csp=True)
 
 
 @pytest.fixture

@@ -51,9 +51,12 @@ def child_environment(**overrides: str) -> dict[str, str]:
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def start_logged(log: Path, env: dict[str, str], *command: str) -> subprocess.Popen:
+def start_logged(
+    log: Path, env: dict[str, str], *command: str, preexec_fn=None
+) -> subprocess.Popen:
     """`python -m <command>` from the repository, in its own process group (so
-    stop_process_group takes its children too), its output in `log`."""
+    stop_process_group takes its children too), its output in `log`; `preexec_fn` runs in
+    the child before the command (e.g. to set a resource limit)."""
     with open(log, "w") as output:
         return subprocess.Popen(
             [sys.executable, "-m", *command],
@@ -62,10 +65,13 @@ def start_logged(log: Path, env: dict[str, str], *command: str) -> subprocess.Po
             stdout=output,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
 
 
-def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subprocess.Popen:
+def start_celery_worker(
+    log: Path, env: dict[str, str], *options: str, preexec_fn=None
+) -> subprocess.Popen:
     """A `celery worker` of this project consuming every queue, its output in `log`."""
     return start_logged(
         log,
@@ -79,7 +85,39 @@ def start_celery_worker(log: Path, env: dict[str, str], *options: str) -> subpro
         "--without-gossip",
         "--queues=documents,datasets,celery",
         *options,
+        preexec_fn=preexec_fn,
     )
+
+
+class CeleryWorker:
+    """A Celery worker with one pool child, in a process group of its own, its output in
+    `log` (named after it); by default started only once it says it is ready."""
+
+    def __init__(self, log: Path, env: dict[str, str], *, ready: bool = True, preexec_fn=None):
+        self.log = log
+        self.process = start_celery_worker(
+            log, env, "--concurrency=1", f"--hostname={log.stem}@%h", preexec_fn=preexec_fn
+        )
+        if ready:
+            assert wait_for(lambda: "ready" in self.text() or not self.alive(), 60)
+            assert self.alive(), self.text()
+
+    def alive(self) -> bool:
+        return self.process.poll() is None
+
+    def text(self) -> str:
+        return self.log.read_text(errors="replace")
+
+    def tail(self) -> str:
+        return f"--- {self.log.name}\n{self.text()[-4000:]}"
+
+    def kill(self) -> None:
+        """SIGKILL the worker and its pool: nothing gets to acknowledge or clean up."""
+        os.killpg(self.process.pid, signal.SIGKILL)
+        self.process.wait(timeout=30)
+
+    def stop(self) -> None:
+        stop_process_group(self.process)
 
 
 @contextmanager
@@ -104,6 +142,17 @@ def celery_broker(url: str, transport_options: dict | None = None):
             os.environ["CELERY_BROKER_URL"] = saved[0]
         app.conf.broker_url, app.conf.broker_transport_options = saved[1], saved_options
         app._after_fork()
+
+
+@contextmanager
+def emptied_redis_broker(url: str, transport_options: dict | None = None):
+    """This process's Celery app sends to the Redis database at `url`, emptied before and
+    after (see require_redis for when Redis is missing); yields the Redis client."""
+    client = require_redis(url)
+    client.flushdb()
+    with celery_broker(url, transport_options):
+        yield client
+    client.flushdb()
 
 
 def require_redis(url: str):

@@ -11,8 +11,6 @@ database of its own that the tests empty); otherwise the tests are skipped — u
 from __future__ import annotations
 
 import os
-import signal
-import subprocess
 import time
 from io import BytesIO
 from pathlib import Path
@@ -28,11 +26,10 @@ from projects.importing.sentences import split_sentences
 from projects.models import Mention, ProcessingStatus, Proposal, SourceDocument
 from projects.services.imports import documents_requeue_stuck
 from tests.support import (
-    celery_broker,
+    CeleryWorker,
     child_environment,
     database_url,
-    require_redis,
-    start_celery_worker,
+    emptied_redis_broker,
     wait_for,
 )
 
@@ -52,40 +49,19 @@ SENTENCES = [
 @pytest.fixture
 def redis_broker():
     """This process's Celery app sends to a Redis database of the test's own."""
-    client = require_redis(REDIS_URL)
-    client.flushdb()
-    with celery_broker(REDIS_URL, {"visibility_timeout": VISIBILITY_TIMEOUT}):
+    with emptied_redis_broker(REDIS_URL, {"visibility_timeout": VISIBILITY_TIMEOUT}) as client:
         yield client
-    client.flushdb()
 
 
-class Worker:
+class Worker(CeleryWorker):
     def __init__(self, log: Path, visibility_timeout: int = VISIBILITY_TIMEOUT):
-        self.log = log
         env = child_environment(
             DATABASE_URL=database_url(),
             CELERY_BROKER_URL=REDIS_URL,
             CELERY_BROKER_VISIBILITY_TIMEOUT=str(visibility_timeout),
             DJANGO_SETTINGS_MODULE="dsr_kb.settings.test",
         )
-        self.process = start_celery_worker(log, env, "--concurrency=1", f"--hostname={log.stem}@%h")
-        assert wait_for(lambda: "ready" in self.text() or self.process.poll() is not None, 60)
-        assert self.process.poll() is None, self.text()
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def kill(self) -> None:
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        super().__init__(log, env)
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ import random
 import re
 import secrets
 import shutil
-import signal
 import subprocess
 import tempfile
 import threading
@@ -59,13 +58,12 @@ from projects.importing.sentences import split_sentences
 from projects.models import Mention, ProcessingStatus, Proposal, SourceDocument
 from projects.services.imports import documents_requeue_stuck
 from tests.support import (
-    celery_broker,
+    CeleryWorker,
     child_environment,
     database_url,
+    emptied_redis_broker,
     free_port,
     manage_py,
-    require_redis,
-    start_celery_worker,
     start_gunicorn,
     stop_process_group,
     wait_for,
@@ -116,32 +114,6 @@ def report(number: int) -> bytes:
     return "\n\n".join(paragraphs).encode()
 
 
-class Worker:
-    """A Celery worker (one child process) in a process group of its own."""
-
-    def __init__(self, log: Path, env: dict[str, str]):
-        self.log = log
-        self.process = start_celery_worker(log, env, "--concurrency=1", f"--hostname={log.stem}@%h")
-
-    def alive(self) -> bool:
-        return self.process.poll() is None
-
-    def text(self) -> str:
-        return self.log.read_text(errors="replace")
-
-    def tail(self) -> str:
-        return f"--- {self.log.name}\n{self.text()[-4000:]}"
-
-    def kill(self) -> None:
-        """SIGKILL the worker and its pool: nothing gets to acknowledge or clean up."""
-        os.killpg(self.process.pid, signal.SIGKILL)
-        self.process.wait(timeout=30)
-
-    def stop(self) -> None:
-        if self.alive():
-            stop_process_group(self.process, seconds=20)
-
-
 @dataclass
 class Kill:
     delay: float
@@ -151,11 +123,8 @@ class Kill:
 
 @pytest.fixture
 def crash_broker():
-    client = require_redis(REDIS_URL)
-    client.flushdb()
-    with celery_broker(REDIS_URL, {"visibility_timeout": VISIBILITY_TIMEOUT}):
+    with emptied_redis_broker(REDIS_URL, {"visibility_timeout": VISIBILITY_TIMEOUT}) as client:
         yield client
-    client.flushdb()
 
 
 def running_since(documents: list[int], moment) -> list[tuple[int, str, int]]:
@@ -171,7 +140,7 @@ def statuses(documents: list[int]) -> Counter:
     return Counter(SourceDocument.objects.filter(pk__in=documents).values_list("status", flat=True))
 
 
-def drain(documents: list[int], worker: Worker, seconds: float) -> Counter:
+def drain(documents: list[int], worker: CeleryWorker, seconds: float) -> Counter:
     """Wait until every document is done or failed, or none has moved for STALL_SECONDS."""
     deadline = time.monotonic() + seconds
     last, moved = None, time.monotonic()
@@ -229,14 +198,14 @@ def test_imports_survive_a_worker_killed_again_and_again(
             uploaded.append(response.json()["id"])
 
     rng = random.Random(SEED)
-    workers: list[Worker] = []
+    workers: list[CeleryWorker] = []
     kills: list[Kill] = []
     began = time.monotonic()
     try:
         upload(FIRST_UPLOADS)
         for round_ in range(KILLS):
             since = timezone.now()
-            worker = Worker(tmp_path / f"worker-{round_:02d}.log", env)
+            worker = CeleryWorker(tmp_path / f"worker-{round_:02d}.log", env, ready=False)
             workers.append(worker)
             upload(UPLOADS_PER_ROUND)
             started = wait_for(
@@ -253,7 +222,7 @@ def test_imports_survive_a_worker_killed_again_and_again(
         # The last killed task's message becomes visible again after the timeout; the final
         # worker restores every such message when it starts.
         time.sleep(VISIBILITY_TIMEOUT + 1)
-        final = Worker(tmp_path / "final.log", env)
+        final = CeleryWorker(tmp_path / "final.log", env, ready=False)
         workers.append(final)
         after_redelivery = drain(uploaded, final, 240)
         swept: list[int] = []

@@ -26,10 +26,7 @@ import os
 import random
 import re
 import resource
-import signal
 import struct
-import subprocess
-import sys
 import threading
 import time
 import tracemalloc
@@ -60,11 +57,10 @@ from tests.importing.test_extract import (
 )
 from tests.importing.test_worker_redis import status_of, upload
 from tests.support import (
-    ROOT,
-    celery_broker,
+    CeleryWorker,
     child_environment,
     database_url,
-    require_redis,
+    emptied_redis_broker,
     wait_for,
 )
 
@@ -524,11 +520,8 @@ def test_each_file_is_refused_or_read_safely_within_bounded_memory(hostile, file
 
 @pytest.fixture
 def redis_broker():
-    client = require_redis(REDIS_URL)
-    client.flushdb()
-    with celery_broker(REDIS_URL):
+    with emptied_redis_broker(REDIS_URL) as client:
         yield client
-    client.flushdb()
 
 
 @pytest.fixture
@@ -548,39 +541,17 @@ def limit_address_space() -> None:  # in the worker process, before it starts
 def limited_worker(tmp_path, settings, redis_broker, committed_db):
     """A Celery worker (one pool child) whose processes may map WORKER_ADDRESS_SPACE."""
     settings.MEDIA_ROOT = tmp_path / "media"
-    log = tmp_path / "worker.log"
     env = child_environment(
         DATABASE_URL=database_url(),
         CELERY_BROKER_URL=REDIS_URL,
         DJANGO_SETTINGS_MODULE="dsr_kb.settings.test",
         MEDIA_ROOT=str(settings.MEDIA_ROOT),
     )
-    command = [sys.executable, "-m", "celery", "-A", "dsr_kb", "worker", "--loglevel=INFO"]
-    command += ["--without-mingle", "--without-gossip", "--queues=documents,celery"]
-    command += ["--concurrency=1", "--hostname=hostile@%h"]
-    with open(log, "w") as output:
-        process = subprocess.Popen(
-            command,
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-            preexec_fn=limit_address_space,
-        )
-    process.log = log
+    worker = CeleryWorker(tmp_path / "hostile.log", env, preexec_fn=limit_address_space)
     try:
-        assert wait_for(lambda: "ready" in log.read_text() or process.poll() is not None, 60)
-        assert process.poll() is None, log.read_text()
-        yield process
+        yield worker
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=30)
+        worker.stop()
 
 
 def children(pid: int) -> set[int]:
@@ -618,9 +589,9 @@ def test_hostile_files_fail_cleanly_and_the_worker_goes_on(
     limited_worker, editor_client, files, traps
 ):
     worker = limited_worker
-    assert wait_for(lambda: children(worker.pid), 30)
-    pool = children(worker.pid)
-    for pid in (worker.pid, *pool):
+    assert wait_for(lambda: children(worker.process.pid), 30)
+    pool = children(worker.process.pid)
+    for pid in (worker.process.pid, *pool):
         assert resource.prlimit(pid, resource.RLIMIT_AS)[1] == WORKER_ADDRESS_SPACE
 
     documents: list[tuple[Hostile, SourceDocument]] = []
@@ -670,8 +641,8 @@ def test_hostile_files_fail_cleanly_and_the_worker_goes_on(
 
     # The same worker and pool child did it all: none was killed, or replaced for memory
     # (CELERY_WORKER_MAX_MEMORY_PER_CHILD).
-    assert worker.poll() is None
-    assert children(worker.pid) == pool
+    assert worker.alive()
+    assert children(worker.process.pid) == pool
     for sign in ("MemoryError", "WorkerLostError", "exited prematurely", "Traceback", "Killed"):
         assert sign not in log, log[-5000:]
     assert traps.requests == []
